@@ -1,0 +1,23 @@
+"""plce: the Partially Linear Causal Effect model (Ratkovic 2023) for Python.
+
+>>> import plce
+>>> res = plce.ols_ml("y ~ t | x1 + x2", data=df)  # doctest: +SKIP
+"""
+from . import datasets
+from .api import PLCE, ols_ml
+from .errors import FormulaError, MissingValueWarning, PLCEError, PLCEWarning
+from .results import PLCEResults
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PLCE",
+    "PLCEResults",
+    "ols_ml",
+    "datasets",
+    "PLCEError",
+    "FormulaError",
+    "PLCEWarning",
+    "MissingValueWarning",
+    "__version__",
+]

@@ -1,0 +1,231 @@
+"""Public entry points: :class:`PLCE` and :func:`ols_ml`."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from . import design as _design
+from .crossfit import CrossfitPlan, make_plan, seed_sequence
+from .errors import FewGroupsWarning, PLCEError
+from .final import aggregate as _aggregate
+from .final import fit_final, normalize_cov_type
+from .formula import parse
+from .learners import check_learner, describe
+from .nuisance import fit_nuisances
+from .results import FitInfo, PLCEResults
+
+__all__ = ["PLCE", "ols_ml"]
+
+DEFAULT_N_REP = 5
+
+
+class PLCE:
+    """Partially linear causal-effect model (Ratkovic 2023) with cross-fitted ML controls.
+
+    Parameters
+    ----------
+    y : array-like, shape (n,)
+        Outcome.
+    t : array-like, shape (n,) or (n, k)
+        Treatment(s): bool, 0/1, count or continuous. Each column gets a theta.
+    X : array-like or DataFrame, shape (n, p)
+        Controls. Non-numeric DataFrame columns are treated as categorical.
+    groups : array-like, optional
+        Random-intercept grouping factor(s).
+    clusters : array-like, optional
+        One or two cluster identifiers for cluster-robust standard errors.
+    missing : {"drop", "raise"}
+        What to do with rows that have missing or non-finite values.
+
+    Notes
+    -----
+    The model is
+
+    .. math:: y_i = \\theta t_i + f(x_i) + \\varepsilon_i, \\qquad t_i = m(x_i) + v_i,
+
+    with :math:`\\ell(x) = E[y|x]` and :math:`m(x) = E[t|x]` learned out of fold.
+    The final stage regresses :math:`y` on :math:`[1, t, \\hat\\ell(x), \\hat m(x)]`
+    in every repetition and aggregates the repetitions.
+
+    Examples
+    --------
+    >>> import numpy as np, plce
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 3)); t = X[:, 0] + rng.normal(size=500)
+    >>> y = 2 * t + X[:, 0] ** 2 + rng.normal(size=500)
+    >>> res = plce.PLCE(y, t, X).fit(n_rep=1, random_state=0)
+    >>> bool(abs(res.params.iloc[0] - 2) < 0.3)
+    True
+    """
+
+    def __init__(self, y, t, X, groups=None, clusters=None, *, missing: str = "drop"):
+        self.design = _design.from_arrays(y, t, X, groups=groups, clusters=clusters, missing=missing)
+
+    @classmethod
+    def from_formula(
+        cls,
+        formula: str,
+        data,
+        *,
+        cluster: str | Sequence[str] | None = None,
+        missing: str = "drop",
+    ) -> "PLCE":
+        """Build the model from ``"outcome ~ treatment | controls + (1|g)"`` and a DataFrame."""
+        spec = parse(formula)
+        obj = cls.__new__(cls)
+        obj.design = _design.build(spec, data, cluster=cluster, missing=missing)
+        return obj
+
+    def fit(
+        self,
+        *,
+        learner=None,
+        learner_t=None,
+        n_folds: int = 5,
+        n_rep: int = DEFAULT_N_REP,
+        final: str = "feasible",
+        cov_type: str | None = None,
+        aggregate: str = "median",
+        use_t: bool = False,
+        grouped_folds: bool = False,
+        random_state=None,
+        n_jobs: int = 1,
+        progress: bool = False,
+        folds: np.ndarray | None = None,
+    ) -> PLCEResults:
+        """Estimate theta.
+
+        Parameters
+        ----------
+        learner : scikit-learn regressor, optional
+            Learner for both nuisances (default: :func:`plce.learners.default_learner`).
+        learner_t : scikit-learn regressor, optional
+            Learner for the treatment model if it should differ from ``learner``.
+        n_folds : int, default 5
+            Cross-fitting folds K.
+        n_rep : int, default 5
+            Repetitions of the K-fold split (independent splits).
+        final : {"feasible", "residual"}
+            ``"feasible"``: y on [1, t, l_hat, m_hat] (the talk's feasible model);
+            ``"residual"``: (y - l_hat) on (t - m_hat) without intercept (DoubleML PLR).
+        cov_type : str, optional
+            ``"HC0"``-``"HC3"``, ``"nonrobust"`` or ``"cluster"``. Default ``"HC1"``, or
+            ``"cluster"`` when clusters were given.
+        aggregate : {"median", "hl"}
+            Rule combining repetitions (see :func:`plce.final.aggregate`).
+        use_t : bool, default False
+            t distribution with the final-stage residual df instead of the normal.
+        grouped_folds : bool, default False
+            Keep each cluster within one fold (needs clusters).
+        random_state : int, numpy Generator or None
+            Seeds folds and every learner clone. ``None`` draws fresh entropy,
+            printed in the summary so the fit can be repeated.
+        n_jobs : int, default 1
+            Parallel (repetition x fold) tasks through joblib; results do not depend on it.
+        progress : bool, default False
+            Show a progress bar.
+        folds : int array (n_rep, n), optional
+            Fold labels to use instead of drawing them (for comparisons with other software).
+
+        Returns
+        -------
+        PLCEResults
+        """
+        d = self.design
+        learner_y = check_learner(learner, "learner")
+        learner_tm = check_learner(learner_t, "learner_t") if learner_t is not None else learner_y
+        has_clusters = d.clusters is not None
+        cov = normalize_cov_type(cov_type if cov_type is not None else ("cluster" if has_clusters else "HC1"),
+                                 has_clusters=has_clusters)
+        if final not in ("feasible", "residual"):
+            raise PLCEError(f"final must be 'feasible' or 'residual'; got {final!r}.")
+        if aggregate not in ("median", "hl"):
+            raise PLCEError(f"aggregate must be 'median' (DML rule) or 'hl' (Hodges-Lehmann); got {aggregate!r}.")
+        if grouped_folds and not has_clusters:
+            raise PLCEError("grouped_folds=True needs cluster=<column> to know which units belong together.")
+
+        strata = next(iter(d.groups.values())) if d.groups else None
+        if folds is not None:
+            folds = np.asarray(folds, dtype=np.int64).reshape(-1, d.nobs) if np.ndim(folds) else None
+            if folds is None or folds.shape[1] != d.nobs:
+                raise PLCEError(f"folds must have shape (n_rep, {d.nobs}).")
+            ss_plan = make_plan(d.nobs, n_folds=int(folds.max()) + 1, n_rep=folds.shape[0],
+                                random_state=random_state)
+            plan = CrossfitPlan(folds=folds, seeds=ss_plan.seeds, entropy=ss_plan.entropy,
+                                n_folds=int(folds.max()) + 1)
+        else:
+            plan = make_plan(
+                d.nobs,
+                n_folds=n_folds,
+                n_rep=n_rep,
+                random_state=random_state,
+                strata=strata,
+                clusters=d.clusters[:, 0] if (grouped_folds and has_clusters) else None,
+            )
+        n_clusters: tuple[int, ...] = ()
+        if has_clusters:
+            n_clusters = tuple(int(len(np.unique(d.clusters[:, j]))) for j in range(d.clusters.shape[1]))
+            if cov == "cluster" and min(n_clusters) < 20:
+                import warnings
+
+                warnings.warn(
+                    f"Only {min(n_clusters)} clusters: cluster-robust standard errors can be too small "
+                    "with fewer than about 20 clusters.",
+                    FewGroupsWarning,
+                    stacklevel=2,
+                )
+        nuis = fit_nuisances(d, plan, learner_y=learner_y, learner_t=learner_tm, n_jobs=n_jobs, progress=progress)
+        finals = [
+            fit_final(d.y, d.T, nuis.ell[r], nuis.m[r], form=final, cov_type=cov, clusters=d.clusters)
+            for r in range(plan.n_rep)
+        ]
+        thetas = np.stack([f.theta for f in finals])
+        theta, V = _aggregate(thetas, np.stack([f.cov for f in finals]), aggregate)
+        _, Vc = _aggregate(thetas, np.stack([f.cov_classical for f in finals]), aggregate)
+        info = FitInfo(
+            learner=describe(learner_y),
+            n_folds=plan.n_folds,
+            n_rep=plan.n_rep,
+            cov_type=cov,
+            aggregate=aggregate,
+            final=final,
+            seed=plan.entropy,
+            cluster_names=d.cluster_names,
+            n_clusters=n_clusters,
+            grouped_folds=grouped_folds,
+        )
+        return PLCEResults(
+            design=d, nuisances=nuis, finals=finals, theta=theta, cov=V, info=info, use_t=use_t, cov_classical=Vc
+        )
+
+
+def ols_ml(formula: str, data, *, cluster: str | Sequence[str] | None = None, missing: str = "drop", **fit_kwargs):
+    """Fit a PLCE regression from a formula: ``PLCE.from_formula(...).fit(...)``.
+
+    Parameters
+    ----------
+    formula : str
+        ``"outcome ~ treatment(s) | controls + (1|g)"``. Controls accept formulaic
+        terms (``C(x)``, ``np.log(x)``, ``x1:x2``).
+    data : DataFrame
+    cluster : str or two str, optional
+        Cluster column(s); standard errors are then cluster-robust by default.
+    missing : {"drop", "raise"}
+    **fit_kwargs
+        Passed to :meth:`PLCE.fit` (``n_folds``, ``n_rep``, ``cov_type``, ``learner``,
+        ``random_state``, ``n_jobs``, ...).
+
+    Returns
+    -------
+    PLCEResults
+
+    Examples
+    --------
+    >>> import plce
+    >>> df, truth = plce.datasets.make_simdata("baseline", n=400, random_state=1)
+    >>> res = plce.ols_ml("y ~ t | x1 + x2 + x3 + x4 + x5", data=df, n_rep=1, random_state=1)
+    >>> print(res.summary().as_text())  # doctest: +ELLIPSIS
+    PLCE Regression Results...
+    """
+    return PLCE.from_formula(formula, data, cluster=cluster, missing=missing).fit(**fit_kwargs)

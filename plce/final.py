@@ -1,0 +1,248 @@
+"""Final stage: the per-repetition regression, its sandwich covariance, and aggregation.
+
+For repetition r the *feasible model* of the talk regresses ``y`` on
+``[1, t, l_hat, m_hat]`` (plus any extra adjustment columns) by (weighted) least
+squares; the coefficient on ``t`` is theta_r. With ``form="residual"`` it is the
+DML partialling-out regression of ``y - l_hat`` on ``t - m_hat`` without an
+intercept, which is what :class:`doubleml.DoubleMLPLR` computes.
+
+Covariances follow statsmodels' definitions exactly (tested against it):
+HC0-HC3 on the whitened regression, and cluster-robust with the
+``G/(G-1) * (n-1)/(n-p)`` small-sample factor, two-way as V1 + V2 - V12.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .errors import PLCEError
+
+__all__ = [
+    "COV_TYPES",
+    "normalize_cov_type",
+    "final_regressors",
+    "wls",
+    "sandwich",
+    "FinalFit",
+    "fit_final",
+    "aggregate",
+    "hl_mean",
+]
+
+FinalForm = Literal["feasible", "residual"]
+
+#: accepted names (lower case) -> canonical covariance type
+COV_TYPES = {
+    "hc0": "HC0",
+    "hc1": "HC1",
+    "robust": "HC1",
+    "hc2": "HC2",
+    "hc3": "HC3",
+    "cluster": "cluster",
+    "clustered": "cluster",
+    "nonrobust": "nonrobust",
+    "classical": "nonrobust",
+    "iid": "nonrobust",
+}
+
+COV_DESCRIPTIONS = {
+    "HC0": "heteroskedasticity-robust (HC0, no small-sample factor)",
+    "HC1": "heteroskedasticity-robust (HC1: HC0 x n/(n-p), as Stata's 'robust')",
+    "HC2": "heteroskedasticity-robust (HC2, leverage-adjusted)",
+    "HC3": "heteroskedasticity-robust (HC3, jackknife-like)",
+    "nonrobust": "classical (homoskedastic) standard errors",
+}
+
+
+def normalize_cov_type(cov_type: str, *, has_clusters: bool) -> str:
+    """Map a user's covariance name (Stata/R aliases accepted) to a canonical one."""
+    if not isinstance(cov_type, str) or cov_type.lower() not in COV_TYPES:
+        valid = ", ".join(sorted({*COV_TYPES.values()}))
+        raise PLCEError(
+            f"Unknown cov_type {cov_type!r}. Valid choices: {valid} "
+            "(aliases: 'robust' = HC1, 'classical'/'iid' = nonrobust)."
+        )
+    canon = COV_TYPES[cov_type.lower()]
+    if canon == "cluster" and not has_clusters:
+        raise PLCEError("cov_type='cluster' needs cluster=<column name> (or two names for two-way clustering).")
+    return canon
+
+
+def final_regressors(
+    y: np.ndarray,
+    T: np.ndarray,
+    ell: np.ndarray,
+    m: np.ndarray,
+    *,
+    form: FinalForm = "feasible",
+    extra: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Response, regressor matrix, and index of the first treatment column.
+
+    The treatments occupy columns ``[j0, j0 + k)`` of the returned matrix.
+    """
+    n, k = T.shape
+    if form == "feasible":
+        cols = [np.ones((n, 1)), T, ell.reshape(n, 1), m.reshape(n, k)]
+        if extra is not None and extra.size:
+            cols.append(extra.reshape(n, -1))
+        return y, np.hstack(cols), 1
+    if form == "residual":
+        return y - ell, T - m.reshape(n, k), 0
+    raise PLCEError(f"final must be 'feasible' or 'residual'; got {form!r}.")
+
+
+def wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None):
+    """Weighted least squares by QR; returns (beta, residuals, bread=(Z'WZ)^-1)."""
+    sw = np.ones(len(y)) if w is None else np.sqrt(w)
+    Zw = Z * sw[:, None]
+    q, rmat = np.linalg.qr(Zw)
+    d = np.abs(np.diag(rmat))
+    if d.size == 0 or d.min() <= 1e-10 * max(d.max(), 1e-300):
+        raise PLCEError(
+            "The final-stage regression is collinear (a column of [1, t, l_hat, m_hat, ...] is a linear "
+            "combination of the others). Typically the treatment is a deterministic function of the "
+            "controls, or a learner predicts a constant; check the treatment and the learners."
+        )
+    beta = np.linalg.solve(rmat, q.T @ (y * sw))
+    rinv = np.linalg.solve(rmat, np.eye(rmat.shape[0]))
+    bread = rinv @ rinv.T
+    return beta, y - Z @ beta, bread
+
+
+def _cluster_meat(scores: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, int]:
+    uniq, inv = np.unique(codes, return_inverse=True)
+    sums = np.zeros((len(uniq), scores.shape[1]))
+    np.add.at(sums, inv, scores)
+    return sums.T @ sums, len(uniq)
+
+
+def sandwich(
+    Z: np.ndarray,
+    resid: np.ndarray,
+    bread: np.ndarray,
+    cov_type: str,
+    *,
+    w: np.ndarray | None = None,
+    clusters: np.ndarray | None = None,
+) -> np.ndarray:
+    """Covariance of the (weighted) least-squares coefficients, as statsmodels defines it."""
+    n, p = Z.shape
+    sw = np.ones(n) if w is None else np.sqrt(w)
+    Zw = Z * sw[:, None]
+    e = resid * sw
+    if cov_type == "nonrobust":
+        return bread * float(e @ e) / (n - p)
+    if cov_type in ("HC0", "HC1", "HC2", "HC3"):
+        e2 = e**2
+        if cov_type in ("HC2", "HC3"):
+            h = np.einsum("ij,jk,ik->i", Zw, bread, Zw)
+            e2 = e2 / (1.0 - h) ** (1 if cov_type == "HC2" else 2)
+        meat = (Zw * e2[:, None]).T @ Zw
+        V = bread @ meat @ bread
+        return V * n / (n - p) if cov_type == "HC1" else V
+    if cov_type == "cluster":
+        if clusters is None:
+            raise PLCEError("cov_type='cluster' needs cluster codes.")
+        cl = clusters.reshape(n, -1)
+        scores = Zw * e[:, None]
+
+        def one(codes):
+            meat, g = _cluster_meat(scores, codes)
+            if g < 2:
+                raise PLCEError("Cluster-robust standard errors need at least 2 clusters; the data have 1.")
+            return bread @ meat @ bread * (g / (g - 1.0)) * ((n - 1.0) / (n - p))
+
+        if cl.shape[1] == 1:
+            return one(cl[:, 0])
+        inter = np.unique(cl[:, :2], axis=0, return_inverse=True)[1].reshape(-1)
+        return one(cl[:, 0]) + one(cl[:, 1]) - one(inter)
+    raise PLCEError(f"Unknown cov_type {cov_type!r}.")
+
+
+@dataclass(frozen=True)
+class FinalFit:
+    """The final-stage regression of one repetition."""
+
+    theta: np.ndarray  # (k,)
+    cov: np.ndarray  # (k, k) under the requested cov_type
+    cov_classical: np.ndarray  # (k, k) nonrobust, for sensitivity analysis
+    df_resid: int
+    treat_resid: np.ndarray  # (n, k) partialled-out treatment (FWL residual)
+    n_params: int
+
+
+def fit_final(
+    y: np.ndarray,
+    T: np.ndarray,
+    ell: np.ndarray,
+    m: np.ndarray,
+    *,
+    form: FinalForm = "feasible",
+    cov_type: str = "HC1",
+    weights: np.ndarray | None = None,
+    clusters: np.ndarray | None = None,
+    extra: np.ndarray | None = None,
+) -> FinalFit:
+    """Run the final-stage regression of one repetition."""
+    resp, Z, j0 = final_regressors(y, T, ell, m, form=form, extra=extra)
+    k = T.shape[1]
+    n, p = Z.shape
+    if n - p < 1:
+        raise PLCEError(f"The final stage has {p} regressors but only {n} rows.")
+    beta, resid, bread = wls(Z, resp, weights)
+    sl = slice(j0, j0 + k)
+    V = sandwich(Z, resid, bread, cov_type, w=weights, clusters=clusters)[sl, sl]
+    Vc = sandwich(Z, resid, bread, "nonrobust", w=weights)[sl, sl]
+    # FWL: the treatment columns' residual after projecting on the other regressors
+    others = np.delete(Z, np.arange(j0, j0 + k), axis=1)
+    if others.shape[1]:
+        sw = np.ones(n) if weights is None else np.sqrt(weights)
+        coef, *_ = np.linalg.lstsq(others * sw[:, None], Z[:, sl] * sw[:, None], rcond=None)
+        tres = Z[:, sl] - others @ coef
+    else:
+        tres = Z[:, sl].copy()
+    return FinalFit(
+        theta=beta[sl].copy(), cov=V, cov_classical=Vc, df_resid=int(n - p), treat_resid=tres, n_params=int(p)
+    )
+
+
+def hl_mean(x: np.ndarray) -> np.ndarray:
+    """Hodges-Lehmann-type centre along axis 0, as in the R PLCE package.
+
+    The median of all ordered pairwise means (x_i + x_j)/2, i, j in 1..R
+    (i = j included), together with the R values themselves.
+    """
+    x = np.asarray(x, dtype=float)
+    R = x.shape[0]
+    pairs = (x[:, None] + x[None, :]) / 2.0
+    allv = np.concatenate([pairs.reshape((R * R,) + x.shape[1:]), x], axis=0)
+    return np.median(allv, axis=0)
+
+
+def aggregate(thetas: np.ndarray, covs: np.ndarray, rule: str = "median") -> tuple[np.ndarray, np.ndarray]:
+    """Combine per-repetition estimates (R, k) and covariances (R, k, k).
+
+    ``"median"`` (Chernozhukov et al. 2018): theta = median_r theta_r and
+    V = median_r [V_r + (theta_r - theta)(theta_r - theta)'] elementwise.
+    ``"hl"`` (R PLCE): theta = HL(theta_r) and
+    V = HL(V_r) + [HL(theta_r theta_r') - theta theta'] / R, variances floored at 0.
+    """
+    thetas = np.asarray(thetas, dtype=float)
+    covs = np.asarray(covs, dtype=float)
+    R = thetas.shape[0]
+    if rule == "median":
+        theta = np.median(thetas, axis=0)
+        d = thetas - theta
+        V = np.median(covs + d[:, :, None] * d[:, None, :], axis=0)
+    elif rule == "hl":
+        theta = hl_mean(thetas)
+        between = hl_mean(thetas[:, :, None] * thetas[:, None, :]) - np.outer(theta, theta)
+        V = hl_mean(covs) + between / R
+        idx = np.diag_indices_from(V)
+        V[idx] = np.maximum(V[idx], hl_mean(covs)[idx])
+    else:
+        raise PLCEError(f"aggregate must be 'median' or 'hl'; got {rule!r}.")
+    return theta, V

@@ -1,0 +1,282 @@
+"""`PLCEResults`: what a fit returns, with statsmodels' names and summary."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .final import COV_DESCRIPTIONS
+
+__all__ = ["PLCEResults", "FitInfo"]
+
+
+@dataclass(frozen=True)
+class FitInfo:
+    """The options a fit used, for the summary and for refits."""
+
+    learner: str
+    n_folds: int
+    n_rep: int
+    cov_type: str
+    aggregate: str
+    final: str
+    seed: int
+    cluster_names: tuple[str, ...] = ()
+    n_clusters: tuple[int, ...] = ()
+    grouped_folds: bool = False
+    extra_notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class PLCEResults:
+    """Results of a PLCE fit.
+
+    Attributes follow statsmodels: ``params``, ``bse``, ``tvalues``,
+    ``pvalues``, ``conf_int()``, ``cov_params()``, ``nobs``, ``df_resid``,
+    ``use_t``. Per-repetition estimates are in ``params_rep`` and ``bse_rep``;
+    out-of-fold nuisance fit in ``nuisance_metrics``.
+
+    Examples
+    --------
+    >>> import plce
+    >>> df, truth = plce.datasets.make_simdata("baseline", n=400, random_state=0)
+    >>> res = plce.ols_ml("y ~ t | x1 + x2 + x3 + x4 + x5", data=df, n_rep=1, random_state=0)
+    >>> bool(abs(res.params["t"] - truth) < 4 * res.bse["t"])
+    True
+    """
+
+    def __init__(self, *, design, nuisances, finals, theta, cov, info: FitInfo, use_t: bool, cov_classical):
+        self._design = design
+        self._nuisances = nuisances
+        self._finals = tuple(finals)
+        self._names = list(design.treatment_names)
+        self._theta = np.asarray(theta, dtype=float)
+        self._cov = np.asarray(cov, dtype=float)
+        self._cov_classical = np.asarray(cov_classical, dtype=float)
+        self.info = info
+        self.use_t = bool(use_t)
+
+    # --- statsmodels-style accessors -------------------------------------------------
+    @property
+    def model_formula(self) -> str | None:
+        return self._design.formula
+
+    @property
+    def nobs(self) -> int:
+        """Number of observations used (after dropping incomplete rows)."""
+        return self._design.nobs
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows of the input dropped for missing or non-finite values."""
+        return self._design.n_dropped
+
+    @property
+    def df_resid(self) -> int:
+        """Residual degrees of freedom of the final-stage regression."""
+        return self._finals[0].df_resid
+
+    @property
+    def random_state(self) -> int:
+        """The seed entropy the fit used (pass it back to reproduce the fit)."""
+        return self.info.seed
+
+    @cached_property
+    def params(self) -> pd.Series:
+        """Estimated effect of each treatment."""
+        return pd.Series(self._theta, index=self._names, name="coef")
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance matrix of ``params`` (aggregated over repetitions)."""
+        return pd.DataFrame(self._cov, index=self._names, columns=self._names)
+
+    @cached_property
+    def bse(self) -> pd.Series:
+        """Standard errors of ``params``."""
+        return pd.Series(np.sqrt(np.diag(self._cov)), index=self._names, name="std err")
+
+    @cached_property
+    def bse_classical(self) -> pd.Series:
+        """Classical (iid) final-stage standard errors, aggregated the same way; used by sensitivity."""
+        return pd.Series(np.sqrt(np.diag(self._cov_classical)), index=self._names, name="classical std err")
+
+    @cached_property
+    def tvalues(self) -> pd.Series:
+        return pd.Series(self._theta / self.bse.to_numpy(), index=self._names, name="t" if self.use_t else "z")
+
+    @cached_property
+    def pvalues(self) -> pd.Series:
+        t = np.abs(self.tvalues.to_numpy())
+        p = 2 * (stats.t.sf(t, self.df_resid) if self.use_t else stats.norm.sf(t))
+        return pd.Series(p, index=self._names, name="P>|t|" if self.use_t else "P>|z|")
+
+    def _crit(self, alpha: float) -> float:
+        if not 0 < alpha < 1:
+            from .errors import PLCEError
+
+            raise PLCEError(f"alpha must be in (0, 1); got {alpha}.")
+        q = 1 - alpha / 2
+        return float(stats.t.ppf(q, self.df_resid) if self.use_t else stats.norm.ppf(q))
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Confidence intervals, columns ``[alpha/2, 1 - alpha/2]`` as in statsmodels."""
+        c = self._crit(alpha)
+        lo = self._theta - c * self.bse.to_numpy()
+        hi = self._theta + c * self.bse.to_numpy()
+        return pd.DataFrame({0: lo, 1: hi}, index=self._names)
+
+    # --- per-repetition and nuisance detail -----------------------------------------
+    @cached_property
+    def params_rep(self) -> pd.DataFrame:
+        """theta_r of every repetition (rows) for every treatment (columns)."""
+        return pd.DataFrame([f.theta for f in self._finals], columns=self._names).rename_axis("rep")
+
+    @cached_property
+    def bse_rep(self) -> pd.DataFrame:
+        """Standard error of every repetition's final stage."""
+        return pd.DataFrame([np.sqrt(np.diag(f.cov)) for f in self._finals], columns=self._names).rename_axis("rep")
+
+    @property
+    def nuisance_metrics(self) -> pd.DataFrame:
+        """Out-of-fold R^2 and RMSE of every nuisance model in every repetition."""
+        return self._nuisances.metrics.copy()
+
+    @property
+    def nuisances(self):
+        """The cross-fitted nuisance predictions (:class:`plce.nuisance.NuisanceFits`)."""
+        return self._nuisances
+
+    @property
+    def folds(self) -> np.ndarray:
+        """Fold labels, shape (n_rep, nobs)."""
+        return self._nuisances.plan.folds.copy()
+
+    @property
+    def treat_resid(self) -> np.ndarray:
+        """Final-stage (partialled-out) treatment residuals, shape (n_rep, nobs, k)."""
+        return np.stack([f.treat_resid for f in self._finals])
+
+    @property
+    def design(self):
+        return self._design
+
+    # --- summary ---------------------------------------------------------------------
+    def _cov_note(self) -> str:
+        i = self.info
+        if i.cov_type == "cluster":
+            parts = " and ".join(f"'{c}' ({g} clusters)" for c, g in zip(i.cluster_names, i.n_clusters))
+            kind = "two-way " if len(i.cluster_names) == 2 else ""
+            return (
+                f"Standard errors are {kind}cluster-robust by {parts}, with the G/(G-1)(n-1)/(n-p) "
+                "small-sample factor."
+            )
+        return f"Standard errors are {COV_DESCRIPTIONS[i.cov_type]}."
+
+    def _notes(self) -> list[str]:
+        i = self.info
+        notes = [
+            "Estimand: the average partial effect theta in y = theta*t + f(x) + e, with f and "
+            "E[t|x] learned by cross-fitted machine learning"
+            + (
+                " (partialling-out form of DoubleML's PLR)."
+                if i.final == "residual"
+                else " (final stage: y on [1, t, l_hat(x), m_hat(x)])."
+            ),
+            self._cov_note()
+            + (" Inference uses the t distribution." if self.use_t else " Inference uses the normal distribution."),
+            (
+                f"Aggregated over {i.n_rep} repetitions of {i.n_folds}-fold cross-fitting by the "
+                + (
+                    "median rule (Chernozhukov et al. 2018): theta = median theta_r, "
+                    "V = median[V_r + (theta_r - theta)^2]."
+                    if i.aggregate == "median"
+                    else "Hodges-Lehmann rule of the R PLCE package."
+                )
+            ),
+        ]
+        if self.n_dropped:
+            detail = ", ".join(f"{k}: {v}" for k, v in self._design.dropped.items())
+            notes.append(f"{self.n_dropped} rows dropped for missing or non-finite values ({detail}).")
+        notes.append(f"Seed {i.seed}: pass random_state={i.seed} to reproduce this fit exactly.")
+        notes.extend(i.extra_notes)
+        return notes
+
+    def _header(self):
+        i = self.info
+        met = self._nuisances.metrics.groupby("nuisance", sort=False)["r2"].mean()
+        left = [
+            ("Dep. Variable:", self._design.outcome_name),
+            ("Treatment:", ", ".join(self._names)),
+            ("Model:", "PLCE"),
+            ("Learner:", i.learner),
+            ("Folds x Reps:", f"{i.n_folds} x {i.n_rep}"),
+            ("No. Observations:", str(self.nobs)),
+            ("Dropped (missing):", str(self.n_dropped)),
+        ]
+        right = [
+            ("Cov. Type:", i.cov_type),
+            ("Aggregation:", i.aggregate),
+            ("Final stage:", i.final),
+            ("Df Resid.:", str(self.df_resid)),
+            ("R2 outcome (oof):", f"{met.iloc[0]:.3f}"),
+        ]
+        for name, r2 in list(met.items())[1:]:
+            right.append((f"R2 {name.split(':', 1)[1][:10]} (oof):", f"{r2:.3f}"))
+        right.append(("Date:", datetime.now().strftime("%a, %d %b %Y")))
+        while len(right) < len(left):
+            right.append((" ", " "))
+        while len(left) < len(right):
+            left.append((" ", " "))
+        return left, right
+
+    def summary(self, alpha: float = 0.05):
+        """A statsmodels :class:`~statsmodels.iolib.summary.Summary` of the fit.
+
+        Use ``.as_text()``, ``.as_latex()``, ``.as_html()`` or ``.as_csv()``.
+        """
+        from statsmodels.iolib.summary import Summary
+        from statsmodels.iolib.table import SimpleTable
+
+        smry = Summary()
+        left, right = self._header()
+        smry.add_table_2cols(
+            self,
+            gleft=[(a, [b]) for a, b in left],
+            gright=[(a, [b]) for a, b in right],
+            yname=self._design.outcome_name,
+            xname=self._names,
+            title="PLCE Regression Results",
+        )
+        ci = self.conf_int(alpha)
+        stat = "t" if self.use_t else "z"
+        data = [
+            [
+                f"{self.params[n]:.4f}",
+                f"{self.bse[n]:.4f}",
+                f"{self.tvalues[n]:.3f}",
+                f"{self.pvalues[n]:.3f}",
+                f"{ci.loc[n, 0]:.3f}",
+                f"{ci.loc[n, 1]:.3f}",
+            ]
+            for n in self._names
+        ]
+        hdr = ["coef", "std err", stat, f"P>|{stat}|", f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"]
+        smry.tables.append(SimpleTable(data, headers=hdr, stubs=self._names))
+        extra = self._diagnostic_lines()
+        if extra:
+            smry.tables.append(SimpleTable([[a, b] for a, b in extra], title="Diagnostics"))
+        smry.add_extra_txt([f"[{k + 1}] {t}" for k, t in enumerate(self._notes())])
+        return smry
+
+    def _diagnostic_lines(self) -> list[tuple[str, str]]:
+        """Extra diagnostic rows shown under the coefficient table (extended by later stages)."""
+        return []
+
+    def __repr__(self) -> str:
+        return self.summary().as_text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()

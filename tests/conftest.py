@@ -1,0 +1,31 @@
+import os
+import pathlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+SHARED = HERE.parent.parent / "shared"
+
+
+def shared_data(*parts) -> pathlib.Path:
+    """A file under ../shared/data (skips the test if this checkout has no shared/)."""
+    p = SHARED.joinpath("data", *parts)
+    if not p.exists():
+        pytest.skip(f"{p} not available")
+    return p
+
+
+@pytest.fixture
+def small_df():
+    rng = np.random.default_rng(42)
+    n = 300
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    cat = rng.choice(["a", "b", "c"], size=n)
+    t = x1 + rng.normal(size=n)
+    y = 1.5 * t + np.sin(x1) + x2 + (cat == "b") + rng.normal(size=n)
+    return pd.DataFrame({"y": y, "t": t, "x1": x1, "x2": x2, "cat": cat, "cl": rng.integers(0, 30, size=n)})
+
+
+os.environ.setdefault("MPLBACKEND", "Agg")
