@@ -1,4 +1,5 @@
 """Data sets shipped with plce and the simulation designs of the talk."""
+from .loaders import MATTES_WEEKS_COVARIATES, load_darfur, load_mattes_weeks
 from .simulate import SETTINGS, make_simdata
 
-__all__ = ["SETTINGS", "make_simdata"]
+__all__ = ["SETTINGS", "make_simdata", "load_mattes_weeks", "load_darfur", "MATTES_WEEKS_COVARIATES"]

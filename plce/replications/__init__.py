@@ -1,0 +1,1 @@
+"""Replications of the published applications (Mattes-Weeks, simulation study, Enos)."""
