@@ -1,4 +1,5 @@
 import os
+import sys
 import pathlib
 
 import numpy as np
@@ -6,6 +7,7 @@ import pandas as pd
 import pytest
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 SHARED = HERE.parent.parent / "shared"
 
 

@@ -1,0 +1,75 @@
+"""Speed of the default fit, and its overhead against DoubleML's PLR at equal work.
+
+Both packages get the same LightGBM settings (plce's defaults), the same folds
+count and repetitions, and run in the same process one after the other, so the
+ratio is meaningful on a noisy machine. Run:
+
+    python benchmarks/bench_core.py [--sizes 1000x5 100000x20] [--n-jobs 1]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+
+def make(n: int, p: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    t = X[:, 0] + 0.5 * np.sin(X[:, 1]) + rng.normal(size=n)
+    y = t + X[:, 0] ** 2 + X[:, 2] * X[:, 3] + rng.normal(size=n)
+    df = pd.DataFrame(X, columns=[f"x{j + 1}" for j in range(p)])
+    df["y"], df["t"] = y, t
+    return df
+
+
+def time_plce(df, p, n_rep, n_jobs):
+    import plce
+
+    t0 = time.perf_counter()
+    res = plce.ols_ml("y ~ t | " + " + ".join(f"x{j + 1}" for j in range(p)), data=df, n_rep=n_rep,
+                      random_state=1, n_jobs=n_jobs)
+    return time.perf_counter() - t0, float(res.params["t"])
+
+
+def time_doubleml(df, p, n_rep, n_jobs):
+    import doubleml as dml
+
+    from plce.learners import default_learner
+
+    t0 = time.perf_counter()
+    data = dml.DoubleMLData(df, y_col="y", d_cols="t", x_cols=[f"x{j + 1}" for j in range(p)])
+    obj = dml.DoubleMLPLR(data, default_learner(random_state=1), default_learner(random_state=2),
+                          n_folds=5, n_rep=n_rep, score="partialling out")
+    obj.fit(n_jobs_cv=None if n_jobs == 1 else n_jobs)
+    return time.perf_counter() - t0, float(obj.coef[0])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", nargs="+", default=["1000x5", "100000x20"])
+    ap.add_argument("--n-jobs", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per size (the median is reported)")
+    args = ap.parse_args()
+    from plce.api import DEFAULT_N_REP
+
+    warnings.simplefilter("ignore")
+    rows = []
+    for size in args.sizes:
+        n, p = (int(v) for v in size.split("x"))
+        df = make(n, p)
+        reps = args.repeats if n <= 10_000 else 1
+        tp, td = [], []
+        for _ in range(reps):
+            tp.append(time_plce(df, p, DEFAULT_N_REP, args.n_jobs)[0])
+            td.append(time_doubleml(df, p, DEFAULT_N_REP, args.n_jobs)[0])
+        rows.append(dict(n=n, p=p, n_rep=DEFAULT_N_REP, n_jobs=args.n_jobs, plce_s=np.median(tp),
+                         doubleml_s=np.median(td), ratio=np.median(tp) / np.median(td)))
+        print(pd.DataFrame(rows).to_string(index=False, float_format="%.2f"), flush=True)
+
+
+if __name__ == "__main__":
+    main()
