@@ -6,13 +6,13 @@ from typing import Sequence
 import numpy as np
 
 from . import design as _design
-from .crossfit import CrossfitPlan, make_plan, seed_sequence
+from .crossfit import CrossfitPlan, make_plan
 from .errors import FewGroupsWarning, PLCEError
 from .final import aggregate as _aggregate
 from .final import fit_final, normalize_cov_type
 from .formula import parse
 from .learners import check_learner, describe
-from .nuisance import fit_nuisances
+from .nuisance import external_nuisances, fit_nuisances
 from .results import FitInfo, PLCEResults
 
 __all__ = ["PLCE", "ols_ml"]
@@ -93,6 +93,7 @@ class PLCE:
         n_jobs: int = 1,
         progress: bool = False,
         folds: np.ndarray | None = None,
+        external_predictions: dict | None = None,
     ) -> PLCEResults:
         """Estimate theta.
 
@@ -127,6 +128,10 @@ class PLCE:
             Show a progress bar.
         folds : int array (n_rep, n), optional
             Fold labels to use instead of drawing them (for comparisons with other software).
+        external_predictions : dict, optional
+            ``{"ell": (n_rep, n) array, "m": (n_rep, n, k) array}`` of nuisance
+            predictions to use instead of fitting learners (for comparisons and
+            tests; the caller is responsible for their being out of fold).
 
         Returns
         -------
@@ -175,11 +180,21 @@ class PLCE:
                     FewGroupsWarning,
                     stacklevel=2,
                 )
-        nuis = fit_nuisances(d, plan, learner_y=learner_y, learner_t=learner_tm, n_jobs=n_jobs, progress=progress)
-        finals = [
-            fit_final(d.y, d.T, nuis.ell[r], nuis.m[r], form=final, cov_type=cov, clusters=d.clusters)
-            for r in range(plan.n_rep)
-        ]
+
+        def estimate(design, progress=progress):
+            if external_predictions is not None:
+                nuis = external_nuisances(design, plan, external_predictions)
+            else:
+                nuis = fit_nuisances(design, plan, learner_y=learner_y, learner_t=learner_tm, n_jobs=n_jobs,
+                                     progress=progress)
+            finals = [
+                fit_final(design.y, design.T, nuis.ell[r], nuis.m[r], form=final, cov_type=cov,
+                          clusters=design.clusters)
+                for r in range(plan.n_rep)
+            ]
+            return nuis, finals
+
+        nuis, finals = estimate(d)
         thetas = np.stack([f.theta for f in finals])
         theta, V = _aggregate(thetas, np.stack([f.cov for f in finals]), aggregate)
         _, Vc = _aggregate(thetas, np.stack([f.cov_classical for f in finals]), aggregate)
@@ -196,7 +211,8 @@ class PLCE:
             grouped_folds=grouped_folds,
         )
         return PLCEResults(
-            design=d, nuisances=nuis, finals=finals, theta=theta, cov=V, info=info, use_t=use_t, cov_classical=Vc
+            design=d, nuisances=nuis, finals=finals, theta=theta, cov=V, info=info, use_t=use_t, cov_classical=Vc,
+            refit=estimate,
         )
 
 

@@ -172,6 +172,7 @@ class FinalFit:
     df_resid: int
     treat_resid: np.ndarray  # (n, k) partialled-out treatment (FWL residual)
     n_params: int
+    ssr: float  # (weighted) sum of squared residuals of the final regression
 
 
 def fit_final(
@@ -205,7 +206,8 @@ def fit_final(
     else:
         tres = Z[:, sl].copy()
     return FinalFit(
-        theta=beta[sl].copy(), cov=V, cov_classical=Vc, df_resid=int(n - p), treat_resid=tres, n_params=int(p)
+        theta=beta[sl].copy(), cov=V, cov_classical=Vc, df_resid=int(n - p), treat_resid=tres, n_params=int(p),
+        ssr=float(np.sum(resid**2 * (1.0 if weights is None else weights))),
     )
 
 
@@ -228,7 +230,8 @@ def aggregate(thetas: np.ndarray, covs: np.ndarray, rule: str = "median") -> tup
     ``"median"`` (Chernozhukov et al. 2018): theta = median_r theta_r and
     V = median_r [V_r + (theta_r - theta)(theta_r - theta)'] elementwise.
     ``"hl"`` (R PLCE): theta = HL(theta_r) and
-    V = HL(V_r) + [HL(theta_r theta_r') - theta theta'] / R, variances floored at 0.
+    V = HL(V_r) + [HL(theta_r theta_r') - theta theta'] / R, the between-repetition
+    part of each variance floored at 0.
     """
     thetas = np.asarray(thetas, dtype=float)
     covs = np.asarray(covs, dtype=float)

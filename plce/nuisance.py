@@ -17,7 +17,7 @@ from .design import Design
 from .errors import PLCEError
 from .learners import fit_predict, is_lightgbm, learner_matrix, seeded_clone
 
-__all__ = ["NuisanceFits", "fit_nuisances", "oof_metrics"]
+__all__ = ["NuisanceFits", "fit_nuisances", "external_nuisances", "oof_metrics"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,31 @@ def oof_metrics(actual: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return r2, float(np.sqrt(np.mean(resid**2)))
 
 
+def _metrics(design: Design, ell: np.ndarray, m: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for r in range(ell.shape[0]):
+        rows.append(("outcome", r, *oof_metrics(design.y, ell[r])))
+        for j, name in enumerate(design.treatment_names):
+            rows.append((f"treatment:{name}", r, *oof_metrics(design.T[:, j], m[r, :, j])))
+    return pd.DataFrame(rows, columns=["nuisance", "rep", "r2", "rmse"])
+
+
+def external_nuisances(design: Design, plan: CrossfitPlan, preds: dict) -> NuisanceFits:
+    """Wrap user-supplied nuisance predictions (checked for shape and finiteness)."""
+    n, k = design.T.shape
+    try:
+        ell = np.asarray(preds["ell"], dtype=float).reshape(plan.n_rep, n)
+        m = np.asarray(preds["m"], dtype=float).reshape(plan.n_rep, n, k)
+    except (KeyError, ValueError) as exc:
+        raise PLCEError(
+            f"external_predictions must be {{'ell': ({plan.n_rep}, {n}), 'm': ({plan.n_rep}, {n}, {k})}} arrays "
+            f"for the rows used: {exc}"
+        ) from None
+    if not (np.isfinite(ell).all() and np.isfinite(m).all()):
+        raise PLCEError("external_predictions contain non-finite values.")
+    return NuisanceFits(ell=ell, m=m, plan=plan, metrics=_metrics(design, ell, m))
+
+
 def fit_nuisances(
     design: Design,
     plan: CrossfitPlan,
@@ -104,10 +129,4 @@ def fit_nuisances(
     for (r, _k), (test, e, mm) in zip(tasks, out):
         ell[r, test] = e
         m[r, test] = mm
-    rows = []
-    for r in range(plan.n_rep):
-        rows.append(("outcome", r, *oof_metrics(y, ell[r])))
-        for j, name in enumerate(design.treatment_names):
-            rows.append((f"treatment:{name}", r, *oof_metrics(T[:, j], m[r, :, j])))
-    metrics = pd.DataFrame(rows, columns=["nuisance", "rep", "r2", "rmse"])
-    return NuisanceFits(ell=ell, m=m, plan=plan, metrics=metrics)
+    return NuisanceFits(ell=ell, m=m, plan=plan, metrics=_metrics(design, ell, m))

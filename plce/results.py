@@ -48,7 +48,8 @@ class PLCEResults:
     True
     """
 
-    def __init__(self, *, design, nuisances, finals, theta, cov, info: FitInfo, use_t: bool, cov_classical):
+    def __init__(self, *, design, nuisances, finals, theta, cov, info: FitInfo, use_t: bool, cov_classical,
+                 refit=None):
         self._design = design
         self._nuisances = nuisances
         self._finals = tuple(finals)
@@ -58,6 +59,7 @@ class PLCEResults:
         self._cov_classical = np.asarray(cov_classical, dtype=float)
         self.info = info
         self.use_t = bool(use_t)
+        self._refit = refit
 
     # --- statsmodels-style accessors -------------------------------------------------
     @property
@@ -163,6 +165,52 @@ class PLCEResults:
     def design(self):
         return self._design
 
+    # --- diagnostics -----------------------------------------------------------------
+    def sensitivity(self, treatment: str | None = None, *, q: float = 1.0, alpha: float = 0.05,
+                    reduce: bool = True, benchmark=None, kd=(1, 2, 3), ky=None, r2dz_x=None, r2yz_dx=None):
+        """Cinelli & Hazlett (2020) sensitivity analysis of one treatment's estimate.
+
+        Parameters
+        ----------
+        treatment : str, optional
+            Which treatment (default: the first).
+        q : float, default 1
+            Fraction of the estimate an omitted confounder would explain away.
+        alpha : float, default 0.05
+            Level for RV_{q,alpha} and the bounds' confidence intervals.
+        reduce : bool, default True
+            Confounding that reduces the absolute value of the estimate.
+        benchmark : str or list of str, optional
+            Control columns to benchmark against: bounds on a confounder ``kd``
+            times as strong as the covariate (``ky`` for the outcome side).
+        kd, ky : float or list of float
+        r2dz_x, r2yz_dx : float or list, optional
+            Hypothetical confounder strengths to add as "manual" bounds.
+
+        Returns
+        -------
+        plce.diagnostics.sensitivity_results.SensitivityResults
+
+        Notes
+        -----
+        The estimate's t-statistic and residual df are those of the final-stage
+        regression with *classical* standard errors (sensemakr's convention), even
+        when the headline SE is robust or clustered. A benchmark covariate's partial
+        R^2 with the treatment is the share of the out-of-fold treatment residual
+        sum of squares that refitting the nuisances *without* it leaves unexplained,
+        ``(RSS_without - RSS_with) / RSS_without`` (summed over repetitions); with
+        the outcome, the same ratio for the final-stage residuals.
+        """
+        from .diagnostics.benchmark import sensitivity_for
+
+        return sensitivity_for(self, treatment, q=q, alpha=alpha, reduce=reduce, benchmark=benchmark, kd=kd,
+                               ky=ky, r2dz_x=r2dz_x, r2yz_dx=r2yz_dx)
+
+    def plot_sensitivity(self, treatment: str | None = None, *, benchmark=None, kd=(1, 2, 3),
+                         sensitivity_of: str = "estimate", **kwargs):
+        """Contour plot of the bias-adjusted estimate (see :meth:`sensitivity`); returns the Figure."""
+        return self.sensitivity(treatment, benchmark=benchmark, kd=kd, **kwargs).plot(sensitivity_of=sensitivity_of)
+
     # --- summary ---------------------------------------------------------------------
     def _cov_note(self) -> str:
         i = self.info
@@ -201,6 +249,11 @@ class PLCEResults:
             detail = ", ".join(f"{k}: {v}" for k, v in self._design.dropped.items())
             notes.append(f"{self.n_dropped} rows dropped for missing or non-finite values ({detail}).")
         notes.append(f"Seed {i.seed}: pass random_state={i.seed} to reproduce this fit exactly.")
+        notes.append(
+            "Partial R2 and robustness values (Cinelli & Hazlett 2020) use the final stage's classical t and "
+            "residual df: a confounder explaining RV of the residual variance of both treatment and outcome "
+            "would explain the estimate away (RV_q=1) or make it insignificant at 5% (RV_q=1,a=0.05)."
+        )
         notes.extend(i.extra_notes)
         return notes
 
@@ -272,8 +325,20 @@ class PLCEResults:
         return smry
 
     def _diagnostic_lines(self) -> list[tuple[str, str]]:
-        """Extra diagnostic rows shown under the coefficient table (extended by later stages)."""
-        return []
+        """Diagnostic rows under the coefficient table: sensitivity statistics of each treatment."""
+        from .diagnostics.sensitivity import partial_r2, robustness_value
+
+        rows = []
+        for name in self._names:
+            t = float(self.params[name] / self.bse_classical[name])
+            tag = f" ({name})" if len(self._names) > 1 else ""
+            rows += [
+                (f"Partial R2 (Y~D|X){tag}:", f"{partial_r2(t, self.df_resid):.4f}"),
+                (f"Robustness value RV_q=1{tag}:", f"{robustness_value(t, self.df_resid):.4f}"),
+                (f"Robustness value RV_q=1,a=0.05{tag}:",
+                 f"{robustness_value(t, self.df_resid, alpha=0.05):.4f}"),
+            ]
+        return rows
 
     def __repr__(self) -> str:
         return self.summary().as_text()

@@ -236,7 +236,12 @@ def ovb_partial_r2_bound(r2dxj_x, r2yxj_dx, kd=1, ky=None, bound_label: str | No
     r2y = float(_r2(r2yxj_dx, "r2yxj_dx", upper_open=True))
     r2dz = kd_a * r2d / (1 - r2d)
     if np.any(r2dz >= 1):
-        raise PLCEError("Implied bound on r2dz.x >= 1. Impossible kd value. Try a lower kd.")
+        bad = kd_a[r2dz >= 1].min()
+        raise PLCEError(
+            f"Implied bound on r2dz.x >= 1. Impossible kd value (kd={bad:g} for benchmark "
+            f"'{bound_label or 'benchmark'}', whose partial R2 with the treatment is {r2d:.3g}). "
+            f"Use kd < {(1 - r2d) / r2d:.3g}."
+        )
     eta = kd_a * r2d**2 / ((1 - kd_a * r2d) * (1 - r2d))
     if np.any(eta >= 1):
         raise PLCEError("Impossible kd value. Try a lower kd.")
