@@ -7,7 +7,7 @@ import numpy as np
 
 from . import design as _design
 from .crossfit import CrossfitPlan, make_plan
-from .errors import FewGroupsWarning, PLCEError
+from .errors import FewGroupsWarning, PLCEError, warn
 from .final import aggregate as _aggregate
 from .final import fit_final, normalize_cov_type
 from .formula import parse
@@ -172,13 +172,10 @@ class PLCE:
         if has_clusters:
             n_clusters = tuple(int(len(np.unique(d.clusters[:, j]))) for j in range(d.clusters.shape[1]))
             if cov == "cluster" and min(n_clusters) < 20:
-                import warnings
-
-                warnings.warn(
+                warn(
                     f"Only {min(n_clusters)} clusters: cluster-robust standard errors can be too small "
                     "with fewer than about 20 clusters.",
                     FewGroupsWarning,
-                    stacklevel=2,
                 )
 
         def estimate(design, progress=progress):
@@ -210,9 +207,26 @@ class PLCE:
             n_clusters=n_clusters,
             grouped_folds=grouped_folds,
         )
-        return PLCEResults(
+        res = PLCEResults(
             design=d, nuisances=nuis, finals=finals, theta=theta, cov=V, info=info, use_t=use_t, cov_classical=Vc,
             refit=estimate,
+        )
+        _warn_positivity(res)
+        return res
+
+
+def _warn_positivity(res: PLCEResults) -> None:
+    from .diagnostics.positivity import WARN_SHARE
+    from .errors import PositivityWarning
+
+    diag = res.positivity_diagnostic()
+    if diag.reliable and diag.share_flagged > WARN_SHARE:
+        warn(
+            f"Positivity: {100 * diag.share_flagged:.1f}% of units have treatment residuals that behave like pure "
+            "split-to-split noise (excess kurtosis above the normal null's median; about 5% is typical). The "
+            "treatment may be nearly determined by the controls for these units; inspect res.positivity and "
+            "res.plot_positivity().",
+            PositivityWarning,
         )
 
 

@@ -9,14 +9,13 @@ categoricals, which LightGBM uses natively; other learners get dummies.
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .errors import MissingValueWarning, PLCEError, closest_names
+from .errors import MissingValueWarning, PLCEError, closest_names, warn
 from .formula import FormulaSpec
 
 __all__ = ["Design", "build", "from_arrays"]
@@ -58,6 +57,7 @@ class Design:
     index: pd.Index | None = None
     dropped: dict = field(default_factory=dict)
     formula: str | None = None
+    input_index: pd.Index | None = None
 
     @property
     def nobs(self) -> int:
@@ -282,10 +282,9 @@ def build(
             )
         if not ok.any():
             raise PLCEError(f"Every row has a missing or non-finite value in a used column ({detail}).")
-        warnings.warn(
+        warn(
             f"Dropped {n_bad} of {len(frame)} rows with missing or non-finite values ({detail}).",
             MissingValueWarning,
-            stacklevel=3,
         )
 
     X_parts = []
@@ -323,6 +322,7 @@ def build(
         index=frame.index[ok],
         dropped=dropped,
         formula=formula,
+        input_index=frame.index,
     )
 
 

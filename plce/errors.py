@@ -61,3 +61,17 @@ def closest_names(name: str, candidates: Iterable[str], n: int = 3) -> str:
         if str(name).lower() in lower:
             close = [lower[str(name).lower()]]
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+def warn(message: str, category: type[Warning] = PLCEWarning) -> None:
+    """Issue a warning attributed to the first caller outside the plce package."""
+    import os
+    import sys
+    import warnings
+
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

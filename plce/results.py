@@ -31,6 +31,21 @@ class FitInfo:
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+def _summary_class():
+    """statsmodels' Summary whose LaTeX keeps each table's own columns (statsmodels merges them)."""
+    from statsmodels.iolib.summary import Summary
+
+    class PLCESummary(Summary):
+        def as_latex(self) -> str:
+            body = "\n".join(t.as_latex_tabular() for t in self.tables)
+            if self.extra_txt is not None:
+                notes = self.extra_txt.replace("_", "\\_").replace("%", "\\%").replace("\n", " \\newline\n ")
+                body += "\n\n" + notes
+            return body
+
+    return PLCESummary
+
+
 class PLCEResults:
     """Results of a PLCE fit.
 
@@ -206,6 +221,55 @@ class PLCEResults:
         return sensitivity_for(self, treatment, q=q, alpha=alpha, reduce=reduce, benchmark=benchmark, kd=kd,
                                ky=ky, r2dz_x=r2dz_x, r2yz_dx=r2yz_dx)
 
+    def positivity_diagnostic(self, treatment: str | None = None):
+        """The positivity diagnostic object (:class:`plce.diagnostics.positivity.PositivityDiagnostic`)."""
+        from .diagnostics.positivity import positivity
+
+        j = self._treatment_index(treatment)
+        cache = self.__dict__.setdefault("_positivity_cache", {})
+        if j not in cache:
+            resid = np.stack([f.treat_resid[:, j] for f in self._finals])
+            cache[j] = positivity(resid, seed=self.info.seed % (2**32))
+        return cache[j]
+
+    @property
+    def positivity(self) -> pd.DataFrame:
+        """Per-unit positivity diagnostic, aligned with the input rows (first treatment).
+
+        Columns: ``excess_kurtosis`` (NaN for dropped rows or when n_rep < 10), ``flagged`` (above the
+        normal null's median: the residual behaves like split noise, see :mod:`plce.diagnostics.positivity`)
+        and ``dropped`` (row not used in the fit).
+        """
+        d = self._design
+        diag = self.positivity_diagnostic()
+        idx = d.input_index if d.input_index is not None else pd.RangeIndex(len(d.row_mask))
+        kappa = np.full(len(idx), np.nan)
+        flagged = np.zeros(len(idx), dtype=bool)
+        if diag.reliable:
+            kappa[d.row_mask] = diag.kurtosis
+            flagged[d.row_mask] = diag.flagged
+        return pd.DataFrame({"excess_kurtosis": kappa, "flagged": flagged, "dropped": ~d.row_mask}, index=idx)
+
+    def plot_positivity(self, treatment: str | None = None, ax=None):
+        """The talk's positivity plot: observed - expected excess kurtosis by percentile; returns the Figure."""
+        from .errors import PLCEError
+        from .plotting import positivity_plot
+
+        diag = self.positivity_diagnostic(treatment)
+        if not diag.reliable:
+            raise PLCEError(f"The positivity diagnostic needs n_rep >= 10 repetitions; this fit has {diag.n_rep}. "
+                            "Refit with n_rep=10 or more.")
+        return positivity_plot(diag.curve, ax=ax, title=f"Positivity diagnostic: {diag.line()}")
+
+    def _treatment_index(self, treatment: str | None) -> int:
+        if treatment is None:
+            return 0
+        if treatment not in self._names:
+            from .errors import PLCEError
+
+            raise PLCEError(f"Treatment '{treatment}' is not in the model; choose one of {self._names}.")
+        return self._names.index(treatment)
+
     def plot_sensitivity(self, treatment: str | None = None, *, benchmark=None, kd=(1, 2, 3),
                          sensitivity_of: str = "estimate", **kwargs):
         """Contour plot of the bias-adjusted estimate (see :meth:`sensitivity`); returns the Figure."""
@@ -250,6 +314,11 @@ class PLCEResults:
             notes.append(f"{self.n_dropped} rows dropped for missing or non-finite values ({detail}).")
         notes.append(f"Seed {i.seed}: pass random_state={i.seed} to reproduce this fit exactly.")
         notes.append(
+            "Positivity: per-unit excess kurtosis of the treatment residuals across repetitions; a unit is flagged "
+            "when it exceeds the median for independent normal draws (its residual is split noise, not a stable "
+            "treatment shock), a sign that the treatment is nearly determined by the controls there."
+        )
+        notes.append(
             "Partial R2 and robustness values (Cinelli & Hazlett 2020) use the final stage's classical t and "
             "residual df: a confounder explaining RV of the residual variance of both treatment and outcome "
             "would explain the estimate away (RV_q=1) or make it insignificant at 5% (RV_q=1,a=0.05)."
@@ -290,10 +359,9 @@ class PLCEResults:
 
         Use ``.as_text()``, ``.as_latex()``, ``.as_html()`` or ``.as_csv()``.
         """
-        from statsmodels.iolib.summary import Summary
         from statsmodels.iolib.table import SimpleTable
 
-        smry = Summary()
+        smry = _summary_class()()
         left, right = self._header()
         smry.add_table_2cols(
             self,
@@ -320,7 +388,7 @@ class PLCEResults:
         smry.tables.append(SimpleTable(data, headers=hdr, stubs=self._names))
         extra = self._diagnostic_lines()
         if extra:
-            smry.tables.append(SimpleTable([[a, b] for a, b in extra], title="Diagnostics"))
+            smry.tables.append(SimpleTable([[b] for _, b in extra], stubs=[a for a, _ in extra], title="Diagnostics"))
         smry.add_extra_txt([f"[{k + 1}] {t}" for k, t in enumerate(self._notes())])
         return smry
 
@@ -328,7 +396,7 @@ class PLCEResults:
         """Diagnostic rows under the coefficient table: sensitivity statistics of each treatment."""
         from .diagnostics.sensitivity import partial_r2, robustness_value
 
-        rows = []
+        rows = [("Positivity (excess kurtosis):", self.positivity_diagnostic().line())]
         for name in self._names:
             t = float(self.params[name] / self.bse_classical[name])
             tag = f" ({name})" if len(self._names) > 1 else ""

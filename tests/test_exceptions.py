@@ -1,6 +1,5 @@
 """Every bad input of issue #2 item 8 gets a PLCEError whose message names the problem and the fix."""
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression
 

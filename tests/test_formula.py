@@ -1,3 +1,4 @@
+import keyword
 import string
 
 import pytest
@@ -70,7 +71,7 @@ def test_non_string():
 # --- property-based tests ---------------------------------------------------------------
 
 names = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=6).filter(
-    lambda s: s not in {"and", "or", "not", "in", "is", "if", "for", "as", "def", "del"}
+    lambda s: not keyword.iskeyword(s) and not keyword.issoftkeyword(s)
 )
 control_term = st.one_of(
     names,

@@ -2,7 +2,6 @@
 import matplotlib
 import numpy as np
 import pytest
-import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from numpy.testing import assert_allclose
 

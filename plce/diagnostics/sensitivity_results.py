@@ -1,7 +1,6 @@
 """`SensitivityResults`: Cinelli-Hazlett sensitivity analysis of a fit, printed as sensemakr prints it."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..errors import PLCEError

@@ -1,0 +1,114 @@
+"""Positivity diagnostic of the talk: excess kurtosis of each unit's treatment residuals across splits.
+
+For unit i with final-stage treatment residuals v_i1..v_iR over the R
+repetitions (all residuals standardized by one global mean and SD, no per-unit
+centring, as the R package does),
+
+    kappa_i = mean_r(v_ir^4) / (mean_r v_ir^2)^2 - 3.
+
+A unit whose treatment varies by noise of its own has nearly the same residual
+in every split, so kappa is near its minimum, -2. A unit whose treatment is
+(nearly) determined by the controls has a residual that is mostly
+split-to-split approximation error, centred near zero, so kappa behaves like
+that of independent draws (or larger, when the residual is usually ~0 but
+occasionally big). The reference is therefore the null of R independent normal
+draws: a unit is *flagged* when kappa_i exceeds the null's median, i.e. its
+residual looks like pure split noise rather than a stable treatment shock.
+
+Measured (n = 800, 20 repetitions, default learner; tests/test_positivity.py):
+with the treatment nearly deterministic (noise SD 0.02 instead of 1) for x1 > 1,
+28% of the units in that region are flagged against 4% elsewhere; without the
+violation, 4-5% are flagged everywhere. The summary reports the flagged share
+and plce warns above :data:`WARN_SHARE`. The plot shows the sorted observed
+minus the sorted expected kurtosis against the percentile (trimmed ends), as
+in the talk; for well-behaved data the curve lies *below* zero (stable
+residuals), and a violation lifts its upper end towards or above zero.
+
+With fewer than :data:`MIN_REPS` repetitions the kurtosis of so few values is
+bounded by R and carries little information; the diagnostic then says so
+instead of printing numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MIN_REPS", "WARN_SHARE", "excess_kurtosis", "null_sorted_kurtosis", "null_quantile",
+           "PositivityDiagnostic", "positivity"]
+
+#: fewest repetitions for which the diagnostic is computed
+MIN_REPS = 10
+#: share of flagged units above which plce warns (about 5% is typical of well-behaved data)
+WARN_SHARE = 0.25
+
+
+def excess_kurtosis(resid: np.ndarray) -> np.ndarray:
+    """Per-unit excess kurtosis across repetitions of residuals ``resid`` (R, n), globally standardized."""
+    r = np.asarray(resid, dtype=float)
+    sd = r.std()
+    if not np.isfinite(sd) or sd == 0:
+        return np.full(r.shape[1], np.nan)
+    z = (r - r.mean()) / sd
+    m2 = (z**2).mean(axis=0)
+    m4 = (z**4).mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return m4 / m2**2 - 3.0
+
+
+def null_sorted_kurtosis(n_rep: int, n: int, rng: np.random.Generator, n_sim: int = 5) -> np.ndarray:
+    """Expected sorted excess kurtoses of n units with n_rep iid normal draws each (averaged simulations)."""
+    sims = [np.sort(excess_kurtosis(rng.standard_normal((n_rep, n)))) for _ in range(n_sim)]
+    return np.mean(sims, axis=0)
+
+
+def null_quantile(n_rep: int, q: float, rng: np.random.Generator, n_draw: int = 50_000) -> float:
+    """Quantile ``q`` of one unit's excess kurtosis of n_rep iid normal draws."""
+    z = rng.standard_normal((n_rep, n_draw))
+    k = (z**4).mean(0) / ((z**2).mean(0)) ** 2 - 3.0
+    return float(np.quantile(k, q))
+
+
+@dataclass(frozen=True)
+class PositivityDiagnostic:
+    """Per-unit kurtosis, the comparison curve and the one-line summary."""
+
+    n_rep: int
+    kurtosis: np.ndarray | None  # (n,) for the units used
+    threshold: float | None  # the null's median
+    share_flagged: float | None
+    curve: pd.DataFrame | None
+    trim: float
+
+    @property
+    def reliable(self) -> bool:
+        return self.kurtosis is not None
+
+    @property
+    def flagged(self) -> np.ndarray | None:
+        return None if self.kurtosis is None else self.kurtosis > self.threshold
+
+    def line(self) -> str:
+        if not self.reliable:
+            return f"needs n_rep >= {MIN_REPS} (fit has {self.n_rep})"
+        return f"{100 * self.share_flagged:.1f}% of units flagged"
+
+
+def positivity(resid: np.ndarray, *, seed: int = 0, trim: float = 0.0125, q: float = 0.5) -> PositivityDiagnostic:
+    """Compute the diagnostic from residuals of shape (R, n)."""
+    R, n = resid.shape
+    if R < MIN_REPS:
+        return PositivityDiagnostic(n_rep=R, kurtosis=None, threshold=None, share_flagged=None, curve=None,
+                                    trim=trim)
+    rng = np.random.default_rng([seed, 7129])
+    kappa = excess_kurtosis(resid)
+    threshold = null_quantile(R, q, rng)
+    expected = null_sorted_kurtosis(R, n, rng)
+    observed = np.sort(kappa)
+    pct = (np.arange(n) + 0.5) / n
+    keep = (pct >= trim) & (pct <= 1 - trim)
+    curve = pd.DataFrame({"percentile": 100 * pct[keep], "observed": observed[keep], "expected": expected[keep],
+                          "difference": observed[keep] - expected[keep]})
+    return PositivityDiagnostic(n_rep=R, kurtosis=kappa, threshold=threshold,
+                                share_flagged=float(np.mean(kappa > threshold)), curve=curve, trim=trim)
