@@ -94,6 +94,8 @@ class PLCE:
         progress: bool = False,
         folds: np.ndarray | None = None,
         external_predictions: dict | None = None,
+        re_final: str = "within",
+        re_iter: int = 2,
     ) -> PLCEResults:
         """Estimate theta.
 
@@ -112,7 +114,8 @@ class PLCE:
             ``"residual"``: (y - l_hat) on (t - m_hat) without intercept (DoubleML PLR).
         cov_type : str, optional
             ``"HC0"``-``"HC3"``, ``"nonrobust"`` or ``"cluster"``. Default ``"HC1"``, or
-            ``"cluster"`` when clusters were given.
+            ``"cluster"`` when clusters were given, or (without clusters) cluster-robust by the first
+            random-intercept factor when the formula has ``(1|g)``.
         aggregate : {"median", "hl"}
             Rule combining repetitions (see :func:`plce.final.aggregate`).
         use_t : bool, default False
@@ -132,6 +135,13 @@ class PLCE:
             ``{"ell": (n_rep, n) array, "m": (n_rep, n, k) array}`` of nuisance
             predictions to use instead of fitting learners (for comparisons and
             tests; the caller is responsible for their being out of fold).
+        re_final : {"within", "columns"}, default "within"
+            With random intercepts ``(1|g)``: the final stage always gets the cross-fitted BLUP columns of
+            the outcome and treatment models; ``"within"`` also absorbs the first factor's group means
+            (a within-group final stage), which removes what the shrunken BLUPs leave of the group-level
+            confounding; ``"columns"`` is the talk's model with the BLUP columns only.
+        re_iter : int, default 2
+            Backfitting passes of the random-intercept nuisance models (each pass refits the learner).
 
         Returns
         -------
@@ -140,9 +150,17 @@ class PLCE:
         d = self.design
         learner_y = check_learner(learner, "learner")
         learner_tm = check_learner(learner_t, "learner_t") if learner_t is not None else learner_y
-        has_clusters = d.clusters is not None
+        check_groups(d)
+        clusters, cluster_names = d.clusters, d.cluster_names
+        if clusters is None and d.groups and (cov_type is None or str(cov_type).lower() in ("cluster", "clustered")):
+            # default with random intercepts: cluster-robust by the first grouping factor
+            first = next(iter(d.groups))
+            clusters, cluster_names = next(iter(d.groups.values()))[:, None], (first,)
+        has_clusters = clusters is not None
         cov = normalize_cov_type(cov_type if cov_type is not None else ("cluster" if has_clusters else "HC1"),
                                  has_clusters=has_clusters)
+        if re_final not in ("within", "columns"):
+            raise PLCEError(f"re_final must be 'within' or 'columns'; got {re_final!r}.")
         if final not in ("feasible", "residual"):
             raise PLCEError(f"final must be 'feasible' or 'residual'; got {final!r}.")
         if aggregate not in ("median", "hl"):
@@ -166,27 +184,31 @@ class PLCE:
                 n_rep=n_rep,
                 random_state=random_state,
                 strata=strata,
-                clusters=d.clusters[:, 0] if (grouped_folds and has_clusters) else None,
+                clusters=clusters[:, 0] if (grouped_folds and has_clusters) else None,
             )
         n_clusters: tuple[int, ...] = ()
         if has_clusters:
-            n_clusters = tuple(int(len(np.unique(d.clusters[:, j]))) for j in range(d.clusters.shape[1]))
-            if cov == "cluster" and min(n_clusters) < 20:
+            n_clusters = tuple(int(len(np.unique(clusters[:, j]))) for j in range(clusters.shape[1]))
+            if cov == "cluster" and min(n_clusters) < 20 and d.clusters is not None:
                 warn(
                     f"Only {min(n_clusters)} clusters: cluster-robust standard errors can be too small "
                     "with fewer than about 20 clusters.",
                     FewGroupsWarning,
                 )
 
+        absorb = None
+        if d.groups and re_final == "within" and final == "feasible":
+            absorb = next(iter(d.groups.values()))
+
         def estimate(design, progress=progress):
             if external_predictions is not None:
                 nuis = external_nuisances(design, plan, external_predictions)
             else:
                 nuis = fit_nuisances(design, plan, learner_y=learner_y, learner_t=learner_tm, n_jobs=n_jobs,
-                                     progress=progress)
+                                     progress=progress, re_iter=re_iter)
             finals = [
                 fit_final(design.y, design.T, nuis.ell[r], nuis.m[r], form=final, cov_type=cov,
-                          clusters=design.clusters)
+                          clusters=clusters, extra=nuis.extra_columns(r), absorb=absorb)
                 for r in range(plan.n_rep)
             ]
             return nuis, finals
@@ -203,8 +225,9 @@ class PLCE:
             aggregate=aggregate,
             final=final,
             seed=plan.entropy,
-            cluster_names=d.cluster_names,
+            cluster_names=cluster_names,
             n_clusters=n_clusters,
+            re_final=re_final if d.groups else None,
             grouped_folds=grouped_folds,
         )
         res = PLCEResults(
@@ -212,7 +235,36 @@ class PLCE:
             refit=estimate,
         )
         _warn_positivity(res)
+        _warn_zero_re_variance(res)
         return res
+
+
+def _warn_zero_re_variance(res: PLCEResults) -> None:
+    from .random_effects import warn_zero_variance
+
+    rv = res.nuisances.re_variances
+    if rv is None:
+        return
+    med = rv.groupby(["factor", "model"], sort=False)["sigma2_b"].median()
+    for (factor, model), v in med.items():
+        if v <= 0:
+            warn_zero_variance(factor, model)
+
+
+def check_groups(d) -> None:
+    """Refuse degenerate random-effect factors; warn about few groups."""
+    for name, codes in d.groups.items():
+        sizes = np.bincount(codes)
+        if len(sizes) < 2:
+            raise PLCEError(f"The random-effect factor '{name}' has a single group; a random intercept needs "
+                            "at least two groups (remove the '(1|{name})' term).")
+        if sizes.max() < 2:
+            raise PLCEError(f"Every group of the random-effect factor '{name}' has one member, so group and unit "
+                            f"effects cannot be told apart; remove '(1|{name})' or use a coarser grouping.")
+        if len(sizes) < 20:
+            warn(f"The random-effect factor '{name}' has only {len(sizes)} groups: its variance is poorly "
+                 "estimated and cluster-robust standard errors by it can be too small (fewer than ~20).",
+                 FewGroupsWarning)
 
 
 def _warn_positivity(res: PLCEResults) -> None:

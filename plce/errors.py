@@ -70,7 +70,7 @@ def warn(message: str, category: type[Warning] = PLCEWarning) -> None:
     import warnings
 
     pkg = os.path.dirname(os.path.abspath(__file__))
-    level, frame = 1, sys._getframe(1)
+    level, frame = 2, sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
         frame = frame.f_back
         level += 1

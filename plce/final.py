@@ -186,17 +186,39 @@ def fit_final(
     weights: np.ndarray | None = None,
     clusters: np.ndarray | None = None,
     extra: np.ndarray | None = None,
+    absorb: np.ndarray | None = None,
 ) -> FinalFit:
-    """Run the final-stage regression of one repetition."""
+    """Run the final-stage regression of one repetition.
+
+    ``absorb`` (int group codes) adds group fixed effects by the within transformation: response and
+    regressors are demeaned (with the weights) within groups and the intercept is dropped. The residual
+    df then subtracts the number of groups; the HC and cluster small-sample factors count only the
+    non-absorbed regressors, as Stata's ``areg``/``xtreg, fe`` do with nested clusters.
+    """
     resp, Z, j0 = final_regressors(y, T, ell, m, form=form, extra=extra)
     k = T.shape[1]
+    n_absorbed = 0
+    if absorb is not None:
+        if form != "feasible":
+            raise PLCEError("Absorbing group effects needs final='feasible'.")
+        resp, Z = _within(resp, absorb, weights), _within(Z[:, 1:], absorb, weights)
+        j0 = 0
+        n_absorbed = int(len(np.unique(absorb)))
+    if extra is not None and extra.size:
+        # drop adjustment columns that carry nothing (e.g. BLUPs of a zero variance component)
+        n_extra = extra.reshape(len(y), -1).shape[1]
+        cols = np.arange(Z.shape[1] - n_extra, Z.shape[1])
+        scale = np.abs(Z).max() + 1e-300
+        dead = cols[np.abs(Z[:, cols] - Z[:, cols].mean(0) * (absorb is None and form == "feasible")).max(0)
+                    <= 1e-12 * scale]
+        Z = np.delete(Z, dead, axis=1)
     n, p = Z.shape
-    if n - p < 1:
-        raise PLCEError(f"The final stage has {p} regressors but only {n} rows.")
+    if n - p - n_absorbed < 1:
+        raise PLCEError(f"The final stage has {p + n_absorbed} parameters but only {n} rows.")
     beta, resid, bread = wls(Z, resp, weights)
     sl = slice(j0, j0 + k)
     V = sandwich(Z, resid, bread, cov_type, w=weights, clusters=clusters)[sl, sl]
-    Vc = sandwich(Z, resid, bread, "nonrobust", w=weights)[sl, sl]
+    Vc = sandwich(Z, resid, bread, "nonrobust", w=weights)[sl, sl] * (n - p) / (n - p - n_absorbed)
     # FWL: the treatment columns' residual after projecting on the other regressors
     others = np.delete(Z, np.arange(j0, j0 + k), axis=1)
     if others.shape[1]:
@@ -206,9 +228,21 @@ def fit_final(
     else:
         tres = Z[:, sl].copy()
     return FinalFit(
-        theta=beta[sl].copy(), cov=V, cov_classical=Vc, df_resid=int(n - p), treat_resid=tres, n_params=int(p),
+        theta=beta[sl].copy(), cov=V, cov_classical=Vc, df_resid=int(n - p - n_absorbed), treat_resid=tres,
+        n_params=int(p + n_absorbed),
         ssr=float(np.sum(resid**2 * (1.0 if weights is None else weights))),
     )
+
+
+def _within(M: np.ndarray, codes: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Subtract (weighted) group means."""
+    w = np.ones(len(codes)) if w is None else w
+    G = int(codes.max()) + 1
+    sw = np.bincount(codes, weights=w, minlength=G)
+    if M.ndim == 1:
+        return M - (np.bincount(codes, weights=w * M, minlength=G) / sw)[codes]
+    means = np.column_stack([np.bincount(codes, weights=w * M[:, j], minlength=G) for j in range(M.shape[1])])
+    return M - (means / sw[:, None])[codes]
 
 
 def hl_mean(x: np.ndarray) -> np.ndarray:

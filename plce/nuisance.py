@@ -2,7 +2,10 @@
 
 For each repetition and fold a seeded clone of the learner is fit on the
 training folds and predicts the held-out fold, so every unit gets an
-out-of-fold prediction in every repetition.
+out-of-fold prediction in every repetition. With random-intercept terms the
+learners are wrapped in :func:`plce.random_effects.backfit`; the held-out
+units' BLUPs (from the training folds) are kept as separate columns for the
+final stage.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import pandas as pd
 from .crossfit import CrossfitPlan, run_tasks
 from .design import Design
 from .errors import PLCEError
-from .learners import fit_predict, is_lightgbm, learner_matrix, seeded_clone
+from .learners import fit_predict, fit_predict_fitted, is_lightgbm, learner_matrix, seeded_clone
+from .random_effects import backfit, predict_re
 
 __all__ = ["NuisanceFits", "fit_nuisances", "external_nuisances", "oof_metrics"]
 
@@ -32,26 +36,44 @@ class NuisanceFits:
     m: np.ndarray
     plan: CrossfitPlan
     metrics: pd.DataFrame
+    re_y: np.ndarray | None = None  # (n_rep, n) held-out BLUP sum of the outcome model
+    re_t: np.ndarray | None = None  # (n_rep, n, k) held-out BLUP sums of the treatment models
+    re_variances: pd.DataFrame | None = None  # per rep, fold, model, factor: sigma2_b and sigma2
+
+    def extra_columns(self, r: int) -> np.ndarray | None:
+        """Random-effect columns for the final stage of repetition r: [b_y, b_t1, ..., b_tk]."""
+        if self.re_y is None:
+            return None
+        return np.column_stack([self.re_y[r], self.re_t[r]])
 
 
-def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan):
+def _rows(M, idx):
+    return M.iloc[idx] if isinstance(M, pd.DataFrame) else M[idx]
+
+
+def _fit_one(learner, seed, X, target, train, test, re):
+    """Out-of-fold prediction of one nuisance; with random effects also its held-out BLUP sum."""
+    est = seeded_clone(learner, seed)
+    if re is None:
+        return fit_predict(est, _rows(X, train), target[train], _rows(X, test)), None, None
+    codes, F, max_iter = re
+    fit = backfit(est, _rows(X, train), target[train], [c[train] for c in codes], F[train], max_iter=max_iter)
+    f_test = fit_predict_fitted(fit.learner, _rows(X, test))
+    b_test = predict_re(fit, [c[test] for c in codes]).sum(axis=1)
+    return f_test + b_test, b_test, (fit.sigma2, fit.sigma2_b)
+
+
+def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re):
     r, k = task
     train, test = plan.split(r, k)
     seeds = plan.seeds[r, k]
     Xy = learner_matrix(learner_y, X_frame, X_num)
     Xt = learner_matrix(learner_t, X_frame, X_num)
-
-    def rows(M, idx):
-        return M.iloc[idx] if isinstance(M, pd.DataFrame) else M[idx]
-
-    ell = fit_predict(seeded_clone(learner_y, seeds[0]), rows(Xy, train), y[train], rows(Xy, test))
-    m = np.column_stack(
-        [
-            fit_predict(seeded_clone(learner_t, seeds[1 + j]), rows(Xt, train), T[train, j], rows(Xt, test))
-            for j in range(T.shape[1])
-        ]
-    )
-    return test, ell, m
+    ell, by, vy = _fit_one(learner_y, seeds[0], Xy, y, train, test, re)
+    outs = [_fit_one(learner_t, seeds[1 + j], Xt, T[:, j], train, test, re) for j in range(T.shape[1])]
+    m = np.column_stack([o[0] for o in outs])
+    bt = None if re is None else np.column_stack([o[1] for o in outs])
+    return test, ell, m, by, bt, (vy, [o[2] for o in outs])
 
 
 def oof_metrics(actual: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
@@ -95,8 +117,12 @@ def fit_nuisances(
     learner_t,
     n_jobs: int = 1,
     progress: bool = False,
+    re_iter: int = 2,
 ) -> NuisanceFits:
-    """Cross-fit the outcome and treatment models over every (repetition, fold)."""
+    """Cross-fit the outcome and treatment models over every (repetition, fold).
+
+    ``re_iter`` is the number of backfitting passes when the design has random intercepts.
+    """
     y, T = design.y, design.T
     n, kt = T.shape
     if plan.seeds.shape[2] < 1 + kt:
@@ -117,16 +143,35 @@ def fit_nuisances(
     else:
         X_frame = design.X
     X_num = None
-    if not (is_lightgbm(learner_y) and is_lightgbm(learner_t)):
+    has_re = bool(design.groups)
+    if has_re or not (is_lightgbm(learner_y) and is_lightgbm(learner_t)):
         X_num = design.numeric_X() if design.X.shape[1] else X_frame.to_numpy(dtype=float)
+    re = None
+    if has_re:
+        F = np.column_stack([np.ones(n), X_num]) if design.X.shape[1] else np.ones((n, 1))
+        re = (list(design.groups.values()), F, re_iter)
     func = partial(
-        _fold_task, y=y, T=T, X_frame=X_frame, X_num=X_num, learner_y=learner_y, learner_t=learner_t, plan=plan
+        _fold_task, y=y, T=T, X_frame=X_frame, X_num=X_num, learner_y=learner_y, learner_t=learner_t, plan=plan,
+        re=re,
     )
     tasks = [(r, k) for r in range(plan.n_rep) for k in range(plan.n_folds)]
     out = run_tasks(func, tasks, n_jobs=n_jobs, progress=progress, desc="cross-fitting")
     ell = np.empty((plan.n_rep, n))
     m = np.empty((plan.n_rep, n, kt))
-    for (r, _k), (test, e, mm) in zip(tasks, out):
+    re_y = np.empty((plan.n_rep, n)) if has_re else None
+    re_t = np.empty((plan.n_rep, n, kt)) if has_re else None
+    var_rows = []
+    names = list(design.groups)
+    for (r, k), (test, e, mm, by, bt, var) in zip(tasks, out):
         ell[r, test] = e
         m[r, test] = mm
-    return NuisanceFits(ell=ell, m=m, plan=plan, metrics=_metrics(design, ell, m))
+        if has_re:
+            re_y[r, test] = by
+            re_t[r, test] = bt
+            models = [("outcome", var[0])] + [(f"treatment:{t}", v) for t, v in zip(design.treatment_names, var[1])]
+            for model, (s2, s2b) in models:
+                for name, v in zip(names, s2b):
+                    var_rows.append((r, k, model, name, v, s2))
+    re_var = pd.DataFrame(var_rows, columns=["rep", "fold", "model", "factor", "sigma2_b", "sigma2"]) if has_re else None
+    return NuisanceFits(ell=ell, m=m, plan=plan, metrics=_metrics(design, ell, m), re_y=re_y, re_t=re_t,
+                        re_variances=re_var)

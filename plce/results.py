@@ -28,6 +28,7 @@ class FitInfo:
     cluster_names: tuple[str, ...] = ()
     n_clusters: tuple[int, ...] = ()
     grouped_folds: bool = False
+    re_final: str | None = None
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -165,6 +166,14 @@ class PLCEResults:
     def nuisances(self):
         """The cross-fitted nuisance predictions (:class:`plce.nuisance.NuisanceFits`)."""
         return self._nuisances
+
+    @property
+    def re_variances(self) -> pd.Series | None:
+        """Random-intercept variance of each factor in each nuisance model (mean over folds and repetitions)."""
+        rv = self._nuisances.re_variances
+        if rv is None:
+            return None
+        return rv.groupby(["factor", "model"], sort=False)["sigma2_b"].mean()
 
     @property
     def folds(self) -> np.ndarray:
@@ -309,6 +318,15 @@ class PLCEResults:
                 )
             ),
         ]
+        if self._design.groups:
+            names = ", ".join(f"(1|{g})" for g in self._design.groups)
+            first = next(iter(self._design.groups))
+            within = (f" The final stage is within '{first}' (group fixed effects) and also gets the cross-fitted "
+                      "BLUP columns." if i.re_final == "within" else
+                      " The final stage gets the cross-fitted BLUP columns of both models.")
+            notes.append(f"Random intercepts {names} in the outcome and treatment models (backfitting with REML "
+                         f"variance components; BLUPs of held-out units from the training folds, 0 for unseen "
+                         f"groups).{within}")
         if self.n_dropped:
             detail = ", ".join(f"{k}: {v}" for k, v in self._design.dropped.items())
             notes.append(f"{self.n_dropped} rows dropped for missing or non-finite values ({detail}).")
@@ -338,6 +356,8 @@ class PLCEResults:
             ("No. Observations:", str(self.nobs)),
             ("Dropped (missing):", str(self.n_dropped)),
         ]
+        for name, codes in self._design.groups.items():
+            left.append((f"No. Groups ({name[:10]}):", str(int(codes.max()) + 1)))
         right = [
             ("Cov. Type:", i.cov_type),
             ("Aggregation:", i.aggregate),
@@ -397,6 +417,10 @@ class PLCEResults:
         from .diagnostics.sensitivity import partial_r2, robustness_value
 
         rows = [("Positivity (excess kurtosis):", self.positivity_diagnostic().line())]
+        rv = self.re_variances
+        if rv is not None:
+            for (factor, model), v in rv.items():
+                rows.append((f"RE var {factor[:10]} ({model.split(':')[-1][:10]}):", f"{v:.4g}"))
         for name in self._names:
             t = float(self.params[name] / self.bse_classical[name])
             tag = f" ({name})" if len(self._names) > 1 else ""
