@@ -14,6 +14,7 @@ from .formula import parse
 from .learners import check_learner, describe
 from .nuisance import external_nuisances, fit_nuisances
 from .results import FitInfo, PLCEResults
+from .variance import VARIANCE_METHODS, is_binary, stabilized_weights, weight_diagnostics
 
 __all__ = ["PLCE", "ols_ml"]
 
@@ -96,6 +97,11 @@ class PLCE:
         external_predictions: dict | None = None,
         re_final: str = "within",
         re_iter: int = 2,
+        heteroskedasticity: bool | None = None,
+        variance: str = "auto",
+        variance_learner=None,
+        weight_floor: float = 0.05,
+        inner_folds: int = 2,
     ) -> PLCEResults:
         """Estimate theta.
 
@@ -142,6 +148,22 @@ class PLCE:
             confounding; ``"columns"`` is the talk's model with the BLUP columns only.
         re_iter : int, default 2
             Backfitting passes of the random-intercept nuisance models (each pass refits the learner).
+        heteroskedasticity : bool, optional
+            Weight the final stage by 1/s^2(x), the inverse of the treatment's conditional variance, so that
+            theta is the average effect E[theta(x)] even when effects and treatment variance both depend on x
+            (for a binary treatment: the ATE). ``False`` gives the classic partially linear (DoubleML PLR)
+            estimand, the variance-weighted average E[s^2(x) theta(x)] / E[s^2(x)]; the two coincide when the
+            effect is constant or s^2 does not depend on x. Default: True with one treatment, False with several.
+        variance : {"auto", "model", "binary"}
+            How s^2(x) is estimated: ``"model"`` learns it from inner out-of-fold squared residuals within the
+            training folds; ``"binary"`` uses m(1 - m) for a 0/1 treatment; ``"auto"`` picks ``"binary"`` for a
+            0/1 treatment and ``"model"`` otherwise.
+        variance_learner : scikit-learn regressor, optional
+            Learner of the variance model (default: the default LightGBM learner).
+        weight_floor : float, default 0.05
+            s^2 is floored at this fraction of its mean, so no unit's weight exceeds 1/floor times the mean.
+        inner_folds : int, default 2
+            Inner split of the training folds for the variance model's residuals.
 
         Returns
         -------
@@ -196,6 +218,23 @@ class PLCE:
                     FewGroupsWarning,
                 )
 
+        het = (d.T.shape[1] == 1) if heteroskedasticity is None else bool(heteroskedasticity)
+        if het and d.T.shape[1] > 1:
+            raise PLCEError("heteroskedasticity=True supports one treatment; with several, use heteroskedasticity="
+                            "False (the classic partially linear estimand) or fit one treatment at a time.")
+        if variance not in VARIANCE_METHODS:
+            raise PLCEError(f"variance must be one of {VARIANCE_METHODS}; got {variance!r}.")
+        binary = is_binary(d.T[:, 0])
+        vmethod = ("binary" if binary else "model") if variance == "auto" else variance
+        if het and vmethod == "binary" and not binary:
+            raise PLCEError("variance='binary' needs a 0/1 treatment; use variance='model'.")
+        if not isinstance(inner_folds, (int, np.integer)) or inner_folds < 2:
+            raise PLCEError(f"inner_folds must be an integer >= 2; got {inner_folds!r}.")
+        learner_v = check_learner(variance_learner, "variance_learner") if het and vmethod == "model" else None
+        variance_cfg = (learner_v, int(inner_folds)) if learner_v is not None else None
+        if het:
+            stabilized_weights(np.ones(2), weight_floor)  # validates the floor early
+
         absorb = None
         if d.groups and re_final == "within" and final == "feasible":
             absorb = next(iter(d.groups.values()))
@@ -205,15 +244,32 @@ class PLCE:
                 nuis = external_nuisances(design, plan, external_predictions)
             else:
                 nuis = fit_nuisances(design, plan, learner_y=learner_y, learner_t=learner_tm, n_jobs=n_jobs,
-                                     progress=progress, re_iter=re_iter)
+                                     progress=progress, re_iter=re_iter, variance=variance_cfg)
+            weights, floored = [None] * plan.n_rep, []
+            if het:
+                for r in range(plan.n_rep):
+                    if vmethod == "binary":
+                        p = np.clip(nuis.m[r, :, 0], 0.01, 0.99)
+                        s2 = p * (1 - p)
+                    elif nuis.s2 is not None:
+                        s2 = nuis.s2[r]
+                    else:
+                        raise PLCEError("external_predictions need an 's2' entry when heteroskedasticity=True "
+                                        "with a non-binary treatment.")
+                    weights[r], f = stabilized_weights(s2, weight_floor)
+                    floored.append(f)
             finals = [
                 fit_final(design.y, design.T, nuis.ell[r], nuis.m[r], form=final, cov_type=cov,
-                          clusters=clusters, extra=nuis.extra_columns(r), absorb=absorb)
+                          clusters=clusters, extra=nuis.extra_columns(r), absorb=absorb, weights=weights[r])
                 for r in range(plan.n_rep)
             ]
+            finals_weights[:] = [weights, floored]
             return nuis, finals
 
+        finals_weights: list = [None, None]
+
         nuis, finals = estimate(d)
+        wdiag = weight_diagnostics(finals_weights[0], finals_weights[1], vmethod) if het else None
         thetas = np.stack([f.theta for f in finals])
         theta, V = _aggregate(thetas, np.stack([f.cov for f in finals]), aggregate)
         _, Vc = _aggregate(thetas, np.stack([f.cov_classical for f in finals]), aggregate)
@@ -228,11 +284,13 @@ class PLCE:
             cluster_names=cluster_names,
             n_clusters=n_clusters,
             re_final=re_final if d.groups else None,
+            weighting=vmethod if het else None,
+            weight_floor=weight_floor,
             grouped_folds=grouped_folds,
         )
         res = PLCEResults(
             design=d, nuisances=nuis, finals=finals, theta=theta, cov=V, info=info, use_t=use_t, cov_classical=Vc,
-            refit=estimate,
+            refit=estimate, weights=wdiag,
         )
         _warn_positivity(res)
         _warn_zero_re_variance(res)

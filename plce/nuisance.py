@@ -20,6 +20,7 @@ from .design import Design
 from .errors import PLCEError
 from .learners import fit_predict, fit_predict_fitted, is_lightgbm, learner_matrix, seeded_clone
 from .random_effects import backfit, predict_re
+from .variance import inner_residuals
 
 __all__ = ["NuisanceFits", "fit_nuisances", "external_nuisances", "oof_metrics"]
 
@@ -39,6 +40,7 @@ class NuisanceFits:
     re_y: np.ndarray | None = None  # (n_rep, n) held-out BLUP sum of the outcome model
     re_t: np.ndarray | None = None  # (n_rep, n, k) held-out BLUP sums of the treatment models
     re_variances: pd.DataFrame | None = None  # per rep, fold, model, factor: sigma2_b and sigma2
+    s2: np.ndarray | None = None  # (n_rep, n) cross-fitted treatment variance (first treatment)
 
     def extra_columns(self, r: int) -> np.ndarray | None:
         """Random-effect columns for the final stage of repetition r: [b_y, b_t1, ..., b_tk]."""
@@ -63,7 +65,17 @@ def _fit_one(learner, seed, X, target, train, test, re):
     return f_test + b_test, b_test, (fit.sigma2, fit.sigma2_b)
 
 
-def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re):
+def _variance_fold(learner_t, learner_v, seeds, Xt, Xv, t, train, test, re, inner_folds):
+    """Treatment variance for the held-out fold, learned on inner out-of-fold residuals of the training folds."""
+
+    def fp(tr, te):
+        return _fit_one(learner_t, seeds[6], Xt, t, train[tr], train[te], re)[0]
+
+    r = inner_residuals(fp, t[train], np.random.default_rng(seeds[5]), inner_folds)
+    return fit_predict(seeded_clone(learner_v, seeds[7]), _rows(Xv, train), r**2, _rows(Xv, test))
+
+
+def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, variance):
     r, k = task
     train, test = plan.split(r, k)
     seeds = plan.seeds[r, k]
@@ -73,7 +85,12 @@ def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re):
     outs = [_fit_one(learner_t, seeds[1 + j], Xt, T[:, j], train, test, re) for j in range(T.shape[1])]
     m = np.column_stack([o[0] for o in outs])
     bt = None if re is None else np.column_stack([o[1] for o in outs])
-    return test, ell, m, by, bt, (vy, [o[2] for o in outs])
+    s2 = None
+    if variance is not None:
+        learner_v, inner_folds = variance
+        Xv = learner_matrix(learner_v, X_frame, X_num)
+        s2 = _variance_fold(learner_t, learner_v, seeds, Xt, Xv, T[:, 0], train, test, re, inner_folds)
+    return test, ell, m, by, bt, (vy, [o[2] for o in outs]), s2
 
 
 def oof_metrics(actual: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
@@ -104,9 +121,12 @@ def external_nuisances(design: Design, plan: CrossfitPlan, preds: dict) -> Nuisa
             f"external_predictions must be {{'ell': ({plan.n_rep}, {n}), 'm': ({plan.n_rep}, {n}, {k})}} arrays "
             f"for the rows used: {exc}"
         ) from None
+    s2 = None
+    if "s2" in preds:
+        s2 = np.asarray(preds["s2"], dtype=float).reshape(plan.n_rep, n)
     if not (np.isfinite(ell).all() and np.isfinite(m).all()):
         raise PLCEError("external_predictions contain non-finite values.")
-    return NuisanceFits(ell=ell, m=m, plan=plan, metrics=_metrics(design, ell, m))
+    return NuisanceFits(ell=ell, m=m, plan=plan, metrics=_metrics(design, ell, m), s2=s2)
 
 
 def fit_nuisances(
@@ -118,10 +138,12 @@ def fit_nuisances(
     n_jobs: int = 1,
     progress: bool = False,
     re_iter: int = 2,
+    variance: tuple | None = None,
 ) -> NuisanceFits:
     """Cross-fit the outcome and treatment models over every (repetition, fold).
 
     ``re_iter`` is the number of backfitting passes when the design has random intercepts.
+    ``variance=(learner, inner_folds)`` also cross-fits the first treatment's conditional variance.
     """
     y, T = design.y, design.T
     n, kt = T.shape
@@ -144,7 +166,8 @@ def fit_nuisances(
         X_frame = design.X
     X_num = None
     has_re = bool(design.groups)
-    if has_re or not (is_lightgbm(learner_y) and is_lightgbm(learner_t)):
+    learners = [learner_y, learner_t] + ([variance[0]] if variance is not None else [])
+    if has_re or not all(is_lightgbm(lrn) for lrn in learners):
         X_num = design.numeric_X() if design.X.shape[1] else X_frame.to_numpy(dtype=float)
     re = None
     if has_re:
@@ -152,7 +175,7 @@ def fit_nuisances(
         re = (list(design.groups.values()), F, re_iter)
     func = partial(
         _fold_task, y=y, T=T, X_frame=X_frame, X_num=X_num, learner_y=learner_y, learner_t=learner_t, plan=plan,
-        re=re,
+        re=re, variance=variance,
     )
     tasks = [(r, k) for r in range(plan.n_rep) for k in range(plan.n_folds)]
     out = run_tasks(func, tasks, n_jobs=n_jobs, progress=progress, desc="cross-fitting")
@@ -162,16 +185,24 @@ def fit_nuisances(
     re_t = np.empty((plan.n_rep, n, kt)) if has_re else None
     var_rows = []
     names = list(design.groups)
-    for (r, k), (test, e, mm, by, bt, var) in zip(tasks, out):
+    s2 = np.empty((plan.n_rep, n)) if variance is not None else None
+    for (r, k), (test, e, mm, by, bt, var, sv) in zip(tasks, out):
         ell[r, test] = e
         m[r, test] = mm
+        if s2 is not None:
+            s2[r, test] = sv
         if has_re:
             re_y[r, test] = by
             re_t[r, test] = bt
             models = [("outcome", var[0])] + [(f"treatment:{t}", v) for t, v in zip(design.treatment_names, var[1])]
-            for model, (s2, s2b) in models:
-                for name, v in zip(names, s2b):
-                    var_rows.append((r, k, model, name, v, s2))
+            for model, (sig2, sig2b) in models:
+                for name, v in zip(names, sig2b):
+                    var_rows.append((r, k, model, name, v, sig2))
     re_var = pd.DataFrame(var_rows, columns=["rep", "fold", "model", "factor", "sigma2_b", "sigma2"]) if has_re else None
-    return NuisanceFits(ell=ell, m=m, plan=plan, metrics=_metrics(design, ell, m), re_y=re_y, re_t=re_t,
-                        re_variances=re_var)
+    metrics = _metrics(design, ell, m)
+    if s2 is not None:
+        sq = (T[:, 0][None, :] - m[:, :, 0]) ** 2
+        rows = [("variance", r, *oof_metrics(sq[r], s2[r])) for r in range(plan.n_rep)]
+        metrics = pd.concat([metrics, pd.DataFrame(rows, columns=metrics.columns)], ignore_index=True)
+    return NuisanceFits(ell=ell, m=m, plan=plan, metrics=metrics, re_y=re_y, re_t=re_t,
+                        re_variances=re_var, s2=s2)

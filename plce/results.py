@@ -29,6 +29,8 @@ class FitInfo:
     n_clusters: tuple[int, ...] = ()
     grouped_folds: bool = False
     re_final: str | None = None
+    weighting: str | None = None
+    weight_floor: float = 0.05
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -65,7 +67,7 @@ class PLCEResults:
     """
 
     def __init__(self, *, design, nuisances, finals, theta, cov, info: FitInfo, use_t: bool, cov_classical,
-                 refit=None):
+                 refit=None, weights=None):
         self._design = design
         self._nuisances = nuisances
         self._finals = tuple(finals)
@@ -76,6 +78,7 @@ class PLCEResults:
         self.info = info
         self.use_t = bool(use_t)
         self._refit = refit
+        self.weight_diagnostics = weights
 
     # --- statsmodels-style accessors -------------------------------------------------
     @property
@@ -296,16 +299,24 @@ class PLCEResults:
             )
         return f"Standard errors are {COV_DESCRIPTIONS[i.cov_type]}."
 
+    def _estimand_note(self) -> str:
+        i = self.info
+        stage = (" Final stage: the partialling-out regression of DoubleML's PLR." if i.final == "residual"
+                 else " Final stage: y on [1, t, l_hat(x), m_hat(x)] (the talk's feasible model).")
+        if i.weighting is None:
+            return ("Estimand: the variance-weighted average effect E[s2(x) theta(x)] / E[s2(x)] "
+                    "(s2 = Var(t|x)), the classic partially linear / DML coefficient; it equals the average "
+                    "effect when the effect is constant or s2 does not vary with x." + stage)
+        how = ("s2 = m_hat(1 - m_hat) of the binary treatment" if i.weighting == "binary"
+               else "s2(x) learned from inner out-of-fold squared treatment residuals")
+        return ("Estimand: the average effect E[theta(x)] (for a binary treatment the ATE): the final stage is "
+                f"weighted by 1/s2(x), {how}, floored at {i.weight_floor:g} x its mean, weights normalised "
+                "to mean 1." + stage)
+
     def _notes(self) -> list[str]:
         i = self.info
         notes = [
-            "Estimand: the average partial effect theta in y = theta*t + f(x) + e, with f and "
-            "E[t|x] learned by cross-fitted machine learning"
-            + (
-                " (partialling-out form of DoubleML's PLR)."
-                if i.final == "residual"
-                else " (final stage: y on [1, t, l_hat(x), m_hat(x)])."
-            ),
+            self._estimand_note(),
             self._cov_note()
             + (" Inference uses the t distribution." if self.use_t else " Inference uses the normal distribution."),
             (
@@ -366,7 +377,7 @@ class PLCEResults:
             ("R2 outcome (oof):", f"{met.iloc[0]:.3f}"),
         ]
         for name, r2 in list(met.items())[1:]:
-            right.append((f"R2 {name.split(':', 1)[1][:10]} (oof):", f"{r2:.3f}"))
+            right.append((f"R2 {name.split(':', 1)[-1][:10]} (oof):", f"{r2:.3f}"))
         right.append(("Date:", datetime.now().strftime("%a, %d %b %Y")))
         while len(right) < len(left):
             right.append((" ", " "))
@@ -417,6 +428,8 @@ class PLCEResults:
         from .diagnostics.sensitivity import partial_r2, robustness_value
 
         rows = [("Positivity (excess kurtosis):", self.positivity_diagnostic().line())]
+        if self.weight_diagnostics is not None:
+            rows += self.weight_diagnostics.lines()
         rv = self.re_variances
         if rv is not None:
             for (factor, model), v in rv.items():

@@ -18,7 +18,8 @@ def _ols_predict(Xtr, ytr, Xte):
 
 
 def test_linear_learner_equals_handwritten_crossfit(small_df):
-    res = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=7)
+    res = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=7,
+                      heteroskedasticity=False)
     X = small_df[["x1", "x2"]].to_numpy()
     y, t = small_df["y"].to_numpy(), small_df["t"].to_numpy()
     folds = res.folds[0]
@@ -32,20 +33,37 @@ def test_linear_learner_equals_handwritten_crossfit(small_df):
     assert_allclose(res.params["t"], theta, rtol=1e-10)
     for cov_type in ["HC0", "HC1", "HC2", "HC3"]:
         r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1,
-                        random_state=7, cov_type=cov_type)
+                        random_state=7, cov_type=cov_type, heteroskedasticity=False)
         ref = sm.OLS(y, Z).fit(cov_type=cov_type)
         assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-10)
     r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, cluster="cl", learner=LinearRegression(), n_rep=1,
-                    random_state=7)
+                    random_state=7, heteroskedasticity=False)
     ref = sm.OLS(y, Z).fit(cov_type="cluster", cov_kwds={"groups": small_df["cl"].to_numpy()})
     assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-10)
     assert r.info.cov_type == "cluster"
 
 
+def test_weighted_final_stage_equals_statsmodels_wls(small_df):
+    """With given nuisances and variance, the weighted final stage is WLS with weights 1/max(s2, floor*mean)."""
+    rng = np.random.default_rng(0)
+    n = len(small_df)
+    ell, m = rng.normal(size=n), rng.normal(size=n)
+    s2 = rng.uniform(0.01, 2.0, size=n)
+    res = plce.ols_ml("y ~ t | x1 + x2", data=small_df, n_rep=1, random_state=0, cov_type="HC2",
+                      external_predictions={"ell": ell[None], "m": m[None, :, None], "s2": s2[None]})
+    w = 1 / np.maximum(s2, 0.05 * s2.mean())
+    Z = np.column_stack([np.ones(n), small_df["t"], ell, m])
+    ref = sm.WLS(small_df["y"].to_numpy(), Z, weights=w / w.mean()).fit(cov_type="HC2")
+    assert_allclose(res.params["t"], ref.params[1], rtol=1e-10)
+    assert_allclose(res.bse["t"], ref.bse[1], rtol=1e-10)
+    ess = w.sum() ** 2 / (w**2).sum()
+    assert_allclose(res.weight_diagnostics.ess, ess, rtol=1e-10)
+
+
 def test_residual_form_equals_doubleml_plr(small_df):
     dml = pytest.importorskip("doubleml")
     res = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=3,
-                      final="residual", cov_type="HC0")
+                      final="residual", cov_type="HC0", heteroskedasticity=False)
     folds = res.folds[0]
     smpls = [[(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in range(5)]]
     data = dml.DoubleMLData(small_df, y_col="y", d_cols="t", x_cols=["x1", "x2"])
@@ -91,7 +109,7 @@ def test_results_api_shapes_and_consistency(small_df):
     assert_allclose(ci[1] - ci[0], 2 * q * res.bse)
     assert_allclose(res.pvalues["t"], 2 * stats.t.sf(abs(res.tvalues["t"]), res.df_resid))
     assert_allclose(np.sqrt(res.cov_params().loc["t", "t"]), res.bse["t"])
-    assert set(res.nuisance_metrics["nuisance"]) == {"outcome", "treatment:t"}
+    assert set(res.nuisance_metrics["nuisance"]) == {"outcome", "treatment:t", "variance"}
     assert res.design.categorical_controls == ("cat",)
     s = res.summary()
     for fmt in (s.as_text(), s.as_latex(), s.as_html()):
