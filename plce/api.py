@@ -102,6 +102,7 @@ class PLCE:
         variance_learner=None,
         weight_floor: float = 0.05,
         inner_folds: int = 2,
+        linear_controls: bool | str = "auto",
     ) -> PLCEResults:
         """Estimate theta.
 
@@ -164,6 +165,11 @@ class PLCE:
             s^2 is floored at this fraction of its mean, so no unit's weight exceeds 1/floor times the mean.
         inner_folds : int, default 2
             Inner split of the training folds for the variance model's residuals.
+        linear_controls : bool or "auto", default "auto"
+            Also put the controls themselves (numeric columns and dummies) linearly into the final stage,
+            next to l_hat and m_hat. The final stage is then at least as well adjusted as OLS with the same
+            controls, which matters in experiments and small samples where the learners' predictions are
+            noisy. ``"auto"`` does so when the controls expand to at most ``min(50, n/20)`` columns.
 
         Returns
         -------
@@ -258,9 +264,11 @@ class PLCE:
                                         "with a non-binary treatment.")
                     weights[r], f = stabilized_weights(s2, weight_floor)
                     floored.append(f)
+            lin = _linear_columns(design, linear_controls) if final == "feasible" else None
             finals = [
                 fit_final(design.y, design.T, nuis.ell[r], nuis.m[r], form=final, cov_type=cov,
-                          clusters=clusters, extra=nuis.extra_columns(r), absorb=absorb, weights=weights[r])
+                          clusters=clusters, extra=_stack(nuis.extra_columns(r), lin), absorb=absorb,
+                          weights=weights[r])
                 for r in range(plan.n_rep)
             ]
             finals_weights[:] = [weights, floored]
@@ -285,6 +293,7 @@ class PLCE:
             n_clusters=n_clusters,
             re_final=re_final if d.groups else None,
             weighting=vmethod if het else None,
+            linear_controls=_linear_columns(d, linear_controls) is not None and final == "feasible",
             weight_floor=weight_floor,
             grouped_folds=grouped_folds,
         )
@@ -307,6 +316,23 @@ def _warn_zero_re_variance(res: PLCEResults) -> None:
     for (factor, model), v in med.items():
         if v <= 0:
             warn_zero_variance(factor, model)
+
+
+def _linear_columns(design, option) -> np.ndarray | None:
+    """The controls as final-stage columns, when asked (or, for "auto", when there are few of them)."""
+    if option not in (True, False, "auto"):
+        raise PLCEError(f"linear_controls must be True, False or 'auto'; got {option!r}.")
+    if option is False or design.X.shape[1] == 0:
+        return None
+    X = design.numeric_X()
+    if option == "auto" and X.shape[1] > min(50, design.nobs / 20):
+        return None
+    return X
+
+
+def _stack(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    parts = [p for p in (a, b) if p is not None and p.size]
+    return np.column_stack(parts) if parts else None
 
 
 def check_groups(d) -> None:

@@ -204,14 +204,9 @@ def fit_final(
         resp, Z = _within(resp, absorb, weights), _within(Z[:, 1:], absorb, weights)
         j0 = 0
         n_absorbed = int(len(np.unique(absorb)))
-    if extra is not None and extra.size:
-        # drop adjustment columns that carry nothing (e.g. BLUPs of a zero variance component)
+    if extra is not None and extra.size and form == "feasible":
         n_extra = extra.reshape(len(y), -1).shape[1]
-        cols = np.arange(Z.shape[1] - n_extra, Z.shape[1])
-        scale = np.abs(Z).max() + 1e-300
-        dead = cols[np.abs(Z[:, cols] - Z[:, cols].mean(0) * (absorb is None and form == "feasible")).max(0)
-                    <= 1e-12 * scale]
-        Z = np.delete(Z, dead, axis=1)
+        Z = np.delete(Z, _redundant(Z, n_extra, weights), axis=1)
     n, p = Z.shape
     if n - p - n_absorbed < 1:
         raise PLCEError(f"The final stage has {p + n_absorbed} parameters but only {n} rows.")
@@ -232,6 +227,28 @@ def fit_final(
         n_params=int(p + n_absorbed),
         ssr=float(np.sum(resid**2 * (1.0 if weights is None else weights))),
     )
+
+
+def _redundant(Z: np.ndarray, n_extra: int, w: np.ndarray | None, tol: float = 1e-9) -> np.ndarray:
+    """Indices of the last ``n_extra`` (adjustment) columns that are linearly dependent on the columns before.
+
+    Such columns carry nothing (e.g. BLUPs of a zero variance component, a control that is a combination of
+    others) and are dropped rather than making the final stage fail; the treatment columns are never dropped.
+    """
+    from scipy.linalg import qr
+
+    sw = np.ones(len(Z)) if w is None else np.sqrt(w)
+    Zw = Z * sw[:, None]
+    base, ext = Zw[:, : Z.shape[1] - n_extra], Zw[:, Z.shape[1] - n_extra :]
+    if base.shape[1]:
+        coef, *_ = np.linalg.lstsq(base, ext, rcond=None)
+        ext = ext - base @ coef
+    norms = np.linalg.norm(Zw[:, Z.shape[1] - n_extra :], axis=0) + 1e-300
+    ext = ext / norms
+    _, rmat, piv = qr(ext, mode="economic", pivoting=True)
+    d = np.abs(np.diag(rmat)) if rmat.size else np.zeros(0)
+    keep = piv[: int(np.sum(d > tol * max(1.0, d.max() if d.size else 1.0)))]
+    return np.setdiff1d(np.arange(n_extra), keep) + Z.shape[1] - n_extra
 
 
 def _within(M: np.ndarray, codes: np.ndarray, w: np.ndarray | None) -> np.ndarray:

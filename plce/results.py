@@ -31,6 +31,7 @@ class FitInfo:
     re_final: str | None = None
     weighting: str | None = None
     weight_floor: float = 0.05
+    linear_controls: bool = False
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -302,7 +303,9 @@ class PLCEResults:
     def _estimand_note(self) -> str:
         i = self.info
         stage = (" Final stage: the partialling-out regression of DoubleML's PLR." if i.final == "residual"
-                 else " Final stage: y on [1, t, l_hat(x), m_hat(x)] (the talk's feasible model).")
+                 else " Final stage: y on [1, t, l_hat(x), m_hat(x)" + (", x" if i.linear_controls else "")
+                 + "] (the talk's feasible model" + (" plus the controls linearly" if i.linear_controls else "")
+                 + ").")
         if i.weighting is None:
             return ("Estimand: the variance-weighted average effect E[s2(x) theta(x)] / E[s2(x)] "
                     "(s2 = Var(t|x)), the classic partially linear / DML coefficient; it equals the average "
