@@ -19,7 +19,7 @@ def _ols_predict(Xtr, ytr, Xte):
 
 def test_linear_learner_equals_handwritten_crossfit(small_df):
     res = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=7,
-                      heteroskedasticity=False)
+                      heteroskedasticity=False, linear_controls=False)
     X = small_df[["x1", "x2"]].to_numpy()
     y, t = small_df["y"].to_numpy(), small_df["t"].to_numpy()
     folds = res.folds[0]
@@ -33,11 +33,17 @@ def test_linear_learner_equals_handwritten_crossfit(small_df):
     assert_allclose(res.params["t"], theta, rtol=1e-10)
     for cov_type in ["HC0", "HC1", "HC2", "HC3"]:
         r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1,
-                        random_state=7, cov_type=cov_type, heteroskedasticity=False)
+                        random_state=7, cov_type=cov_type, heteroskedasticity=False, linear_controls=False)
         ref = sm.OLS(y, Z).fit(cov_type=cov_type)
         assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-10)
+    # with the controls linearly in the final stage: OLS on [1, t, l_hat, m_hat, x1, x2]
+    r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=7,
+                    cov_type="HC3", heteroskedasticity=False, linear_controls=True)
+    ref = sm.OLS(y, np.column_stack([Z, X])).fit(cov_type="HC3")
+    assert_allclose(r.params["t"], ref.params[1], rtol=1e-10)
+    assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-10)
     r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, cluster="cl", learner=LinearRegression(), n_rep=1,
-                    random_state=7, heteroskedasticity=False)
+                    random_state=7, heteroskedasticity=False, linear_controls=False)
     ref = sm.OLS(y, Z).fit(cov_type="cluster", cov_kwds={"groups": small_df["cl"].to_numpy()})
     assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-10)
     assert r.info.cov_type == "cluster"
@@ -50,7 +56,8 @@ def test_weighted_final_stage_equals_statsmodels_wls(small_df):
     ell, m = rng.normal(size=n), rng.normal(size=n)
     s2 = rng.uniform(0.01, 2.0, size=n)
     res = plce.ols_ml("y ~ t | x1 + x2", data=small_df, n_rep=1, random_state=0, cov_type="HC2",
-                      external_predictions={"ell": ell[None], "m": m[None, :, None], "s2": s2[None]})
+                      external_predictions={"ell": ell[None], "m": m[None, :, None], "s2": s2[None]},
+                      linear_controls=False)
     w = 1 / np.maximum(s2, 0.05 * s2.mean())
     Z = np.column_stack([np.ones(n), small_df["t"], ell, m])
     ref = sm.WLS(small_df["y"].to_numpy(), Z, weights=w / w.mean()).fit(cov_type="HC2")
@@ -63,7 +70,7 @@ def test_weighted_final_stage_equals_statsmodels_wls(small_df):
 def test_residual_form_equals_doubleml_plr(small_df):
     dml = pytest.importorskip("doubleml")
     res = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=3,
-                      final="residual", cov_type="HC0", heteroskedasticity=False)
+                      final="residual", cov_type="HC0", heteroskedasticity=False, linear_controls=False)
     folds = res.folds[0]
     smpls = [[(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in range(5)]]
     data = dml.DoubleMLData(small_df, y_col="y", d_cols="t", x_cols=["x1", "x2"])

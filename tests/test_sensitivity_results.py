@@ -28,7 +28,7 @@ def test_ols_equivalent_plce_configuration_reproduces_sensemakr_darfur():
     y, d = df["peacefactor"].to_numpy(), df["directlyharmed"].to_numpy(dtype=float)
     res = plce.ols_ml(f"peacefactor ~ directlyharmed | {DARFUR_X}", data=df, n_rep=1, random_state=0,
                       external_predictions={"ell": hat(y)[None], "m": hat(d)[None, :, None]},
-                      heteroskedasticity=False)
+                      heteroskedasticity=False, linear_controls=False)
     assert_allclose(res.params["directlyharmed"], 0.09731582, rtol=1e-6)
     scale = np.sqrt(res.df_resid / ols.df_resid)
     assert_allclose(res.bse_classical["directlyharmed"] * scale, 0.02325654, rtol=1e-6)
