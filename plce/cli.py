@@ -54,7 +54,28 @@ def _replicate(args) -> int:
             out.mkdir(parents=True, exist_ok=True)
             table.to_csv(out / "mattes_weeks.csv")
             (out / "mattes_weeks.txt").write_text(text + "\n")
+            mattes_weeks.positivity_figure(fits).savefig(out / "mattes_weeks_positivity.png", dpi=120)
         return 0
+    if args.which == "simulations":
+        from .replications import simulations
+
+        out = pathlib.Path(args.out or "docs")
+        cache = out / "simulations_raw.csv"
+        results = None
+        for n in args.sizes:
+            results = simulations.run(reps=args.reps, n=n, out=cache, n_jobs=args.n_jobs, progress=not args.quiet,
+                                      methods=tuple(args.methods))
+        tab = simulations.summarize(results)
+        tab.to_csv(out / "simulations.csv", index=False)
+        text = tab.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        (out / "simulations.txt").write_text(text + "\n")
+        simulations.figure(results[results["n"] == args.sizes[0]]).savefig(out / "simulations.png", dpi=110)
+        print(text)
+        return 0
+    if args.which == "enos":
+        from .replications import enos
+
+        return enos.main(args.data, out=args.out, n_rep=args.n_rep, n_jobs=args.n_jobs, progress=not args.quiet)
     raise SystemExit(f"plce: replication {args.which!r} is not available in this version")
 
 
@@ -79,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--n-jobs", type=int, default=-1)
     r.add_argument("--out", help="directory for the table (csv, txt) and figures")
     r.add_argument("--quiet", action="store_true")
+    r.add_argument("--reps", type=int, default=100, help="simulations: replications per design")
+    r.add_argument("--sizes", type=int, nargs="+", default=[1000], help="simulations: sample sizes (250-5000)")
+    r.add_argument("--methods", nargs="+", default=["plce", "OLS", "DML", "GRF"], help="simulations: methods")
+    r.add_argument("--data", help="enos: path to data.turnout.csv")
     args = parser.parse_args(argv)
     try:
         return _fit(args) if args.command == "fit" else _replicate(args)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..datasets import MATTES_WEEKS_COVARIATES, load_mattes_weeks
 
-__all__ = ["PUBLISHED", "R_STORED", "run", "format_table"]
+__all__ = ["PUBLISHED", "R_STORED", "run", "format_table", "positivity_figure"]
 
 #: the talk's table (Ratkovic 2023): estimate, SE in percentage points
 PUBLISHED = {
@@ -88,3 +88,15 @@ def format_table(table: pd.DataFrame) -> str:
             f"{r.published_estimate:7.2f} ({r.published_se:5.2f}) {rr:>16} {int(r.n):4d}"
         )
     return "\n".join(lines)
+
+
+def positivity_figure(fits: dict):
+    """The talk's figure: the positivity curve of both experiments side by side."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    for ax, exp in zip(axes, ("hawk", "dove")):
+        fits[exp].plot_positivity(ax=ax)
+        ax.set_title(f"{exp.capitalize()} experiment: {fits[exp].positivity_diagnostic().line()}")
+    fig.tight_layout()
+    return fig
