@@ -1,9 +1,7 @@
 """Mattes & Weeks (2019): published difference-in-means and OLS exactly; plce close to the published PLCE."""
-import numpy as np
 import pytest
 import statsmodels.api as sm
 
-import plce
 from plce.datasets import MATTES_WEEKS_COVARIATES, load_mattes_weeks
 from plce.replications import mattes_weeks
 
