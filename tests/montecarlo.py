@@ -18,9 +18,23 @@ def _one(seed: int, setting: str, n: int, formula: str, fit_kwargs: dict, data_k
     return float(res.params[name]), float(res.bse[name]), theta
 
 
+_CACHE: dict = {}
+
+
 def run(setting: str, *, reps: int = 100, n: int = 1000, formula: str = "y ~ t | x1 + x2 + x3 + x4 + x5",
         seed0: int = 1000, fit_kwargs: dict | None = None, data_kwargs: dict | None = None, n_jobs: int = 2) -> dict:
-    """Fit ``reps`` simulated data sets; return bias, RMSE, coverage, SE/SD and their MC errors."""
+    """Fit ``reps`` simulated data sets; return bias, RMSE, coverage, SE/SD and their MC errors.
+
+    Results are cached per process, so several tests can check one study without refitting it.
+    """
+    key = repr((setting, reps, n, formula, seed0, sorted((fit_kwargs or {}).items()),
+                sorted((data_kwargs or {}).items())))
+    if key not in _CACHE:
+        _CACHE[key] = _run(setting, reps, n, formula, seed0, fit_kwargs, data_kwargs, n_jobs)
+    return dict(_CACHE[key])
+
+
+def _run(setting, reps, n, formula, seed0, fit_kwargs, data_kwargs, n_jobs) -> dict:
     out = Parallel(n_jobs=n_jobs)(
         delayed(_one)(seed0 + s, setting, n, formula, fit_kwargs or {}, data_kwargs or {}) for s in range(reps)
     )

@@ -1,0 +1,97 @@
+"""Monte Carlo checks of the treatment-variance weights and the random effects (slow; CI runs them).
+
+100 replications at n = 1000 on the talk's designs (METHOD.md section 8). With 100 replications the
+Monte Carlo s.e. of a coverage near 0.95 is 0.022 and of the bias about 0.005 (RE) to 0.025 (het).
+Seeds are fixed, so each check is deterministic.
+"""
+import numpy as np
+import pytest
+
+from montecarlo import run
+
+pytestmark = pytest.mark.slow
+
+F0 = "y ~ t | x1 + x2 + x3 + x4 + x5"
+F1 = F0 + " + (1|g)"
+
+
+def test_random_effects_design():
+    r = run("re", reps=100, formula=F1)
+    print(r)
+    assert abs(r["bias"]) < 0.05, r
+    assert 0.90 <= r["coverage"] <= 0.99, r
+
+
+def test_random_effects_with_heterogeneity_design():
+    r = run("re_het", reps=100, formula=F1)
+    print(r)
+    # the variance-weighted (unweighted) target of this design is about 2; see test_heterogeneity_* below
+    assert abs(r["bias"]) < 0.25, r
+    assert r["coverage"] >= 0.85, r
+
+
+def test_switch_off_reproduces_the_variance_weighted_target():
+    r = run("het", reps=100, formula=F0, fit_kwargs={"heteroskedasticity": False})
+    print(r)
+    # E[s2 theta]/E[s2] = E[(1+x1)^2 x1^2]/E[(1+x1)^2] = 2 for x1 ~ N(0,1): the classic PLR estimand
+    assert 1.8 < 1 + r["bias"] < 2.1, r
+
+
+def test_heterogeneity_weighting_moves_to_the_average_effect():
+    r = run("het", reps=100, formula=F0)
+    print(r)
+    # far closer to E[theta(x)] = 1 than the variance-weighted ~2, and covered at least 85% of the time
+    assert abs(r["bias"]) < 0.2, r
+    assert r["coverage"] >= 0.85, r
+
+
+@pytest.mark.xfail(reason="issue #3 target not met yet: weighted estimator bias about +0.1 on the talk's "
+                          "heterogeneity design at n = 1000 (see docs/results.rst)", strict=False)
+def test_heterogeneity_issue_target():
+    r = run("het", reps=100, formula=F0)
+    assert abs(r["bias"]) < 0.05 and 0.90 <= r["coverage"] <= 0.99, r
+
+
+def _binary_one(seed):
+    import warnings
+
+    import doubleml as dml
+    import pandas as pd
+    from lightgbm import LGBMClassifier
+
+    import plce
+    from plce.learners import DEFAULT_LGBM_PARAMS, default_learner
+
+    warnings.simplefilter("ignore")
+    rng = np.random.default_rng(seed)
+    n = 1000
+    X = rng.normal(size=(n, 3))
+    p = 1 / (1 + np.exp(-X[:, 0]))
+    d = (rng.random(n) < p).astype(float)
+    y = 1 + d * X[:, 0] ** 2 + X[:, 0] + 0.5 * X[:, 1] + rng.normal(size=n)
+    ate = float(np.mean(X[:, 0] ** 2))
+    df = pd.DataFrame({"y": y, "d": d, "x1": X[:, 0], "x2": X[:, 1], "x3": X[:, 2]})
+    res = plce.ols_ml("y ~ d | x1 + x2 + x3", data=df, random_state=seed)
+    data = dml.DoubleMLData(df, y_col="y", d_cols="d", x_cols=["x1", "x2", "x3"])
+    irm = dml.DoubleMLIRM(data, default_learner(random_state=1), LGBMClassifier(**DEFAULT_LGBM_PARAMS,
+                                                                                   random_state=2),
+                          n_folds=5, n_rep=3, score="ATE", trimming_threshold=0.01)
+    np.random.seed(seed)
+    irm.fit()
+    return res.params["d"], res.bse["d"], float(irm.coef[0]), float(irm.se[0]), ate
+
+
+def test_binary_treatment_agrees_with_doubleml_irm():
+    pytest.importorskip("doubleml")
+    from joblib import Parallel, delayed
+
+    out = np.array(Parallel(n_jobs=2)(delayed(_binary_one)(s) for s in range(50)))
+    b, bse, a, ase, ate = out.T
+    diff = b - a
+    mcse = diff.std(ddof=1) / np.sqrt(len(diff))
+    cov_plce = np.mean(np.abs(b - ate) <= 1.96 * bse)
+    cov_irm = np.mean(np.abs(a - ate) <= 1.96 * ase)
+    print(dict(mean_diff=diff.mean(), mcse=mcse, bias_plce=(b - ate).mean(), bias_irm=(a - ate).mean(),
+               cov_plce=cov_plce, cov_irm=cov_irm, se_ratio=bse.mean() / ase.mean()))
+    assert abs(diff.mean()) < 2 * mcse
+    assert cov_plce >= 0.88 and cov_irm >= 0.88
