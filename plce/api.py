@@ -360,10 +360,10 @@ def _warn_positivity(res: PLCEResults) -> None:
     diag = res.positivity_diagnostic()
     if diag.reliable and diag.share_flagged > WARN_SHARE:
         warn(
-            f"Positivity: {100 * diag.share_flagged:.1f}% of units have treatment residuals that behave like pure "
-            "split-to-split noise (excess kurtosis above the normal null's median; about 5% is typical). The "
-            "treatment may be nearly determined by the controls for these units; inspect res.positivity and "
-            "res.plot_positivity().",
+            f"Positivity: {100 * diag.share_flagged:.1f}% of units have treatment residuals dominated by "
+            "split-to-split noise (excess kurtosis above the 90th percentile of the no-problem reference; 10% "
+            "expected). The treatment may be nearly determined by the controls for these units; inspect "
+            "res.positivity and res.plot_positivity().",
             PositivityWarning,
         )
 

@@ -75,7 +75,7 @@ def positivity_plot(curve, *, ax=None, title: str | None = None):
     ax.plot(curve["percentile"], curve["difference"], color="black", lw=1.2)
     ax.axhline(0.0, color="red", ls="--", lw=1)
     ax.set_xlabel("Percentile of units (sorted excess kurtosis)")
-    ax.set_ylabel("Excess kurtosis: observed - expected under normality")
+    ax.set_ylabel("Excess kurtosis: observed - expected")
     ax.set_title(title or "Positivity diagnostic")
     fig.tight_layout()
     return fig

@@ -250,7 +250,7 @@ class PLCEResults:
         """Per-unit positivity diagnostic, aligned with the input rows (first treatment).
 
         Columns: ``excess_kurtosis`` (NaN for dropped rows or when n_rep < 10), ``flagged`` (above the
-        normal null's median: the residual behaves like split noise, see :mod:`plce.diagnostics.positivity`)
+        90th percentile of the calibrated no-problem reference, see :mod:`plce.diagnostics.positivity`)
         and ``dropped`` (row not used in the fit).
         """
         d = self._design
@@ -346,9 +346,10 @@ class PLCEResults:
             notes.append(f"{self.n_dropped} rows dropped for missing or non-finite values ({detail}).")
         notes.append(f"Seed {i.seed}: pass random_state={i.seed} to reproduce this fit exactly.")
         notes.append(
-            "Positivity: per-unit excess kurtosis of the treatment residuals across repetitions; a unit is flagged "
-            "when it exceeds the median for independent normal draws (its residual is split noise, not a stable "
-            "treatment shock), a sign that the treatment is nearly determined by the controls there."
+            "Positivity: per-unit excess kurtosis of the treatment residuals across repetitions, against a "
+            "reference in which every residual is a stable own shock plus split noise; a unit is flagged above the "
+            "reference's 90th percentile (10% expected): its residual is dominated by split noise, a sign that the "
+            "treatment is nearly determined by the controls there."
         )
         notes.append(
             "Partial R2 and robustness values (Cinelli & Hazlett 2020) use the final stage's classical t and "

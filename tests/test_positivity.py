@@ -50,13 +50,15 @@ def test_flagged_units_concentrate_in_violation_region(violation, tmp_path):
     res = plce.ols_ml("y ~ t | x1 + x2 + x3", data=df, n_rep=20, random_state=1, n_jobs=2)
     p = res.positivity
     inside, outside = p.flagged[region].mean(), p.flagged[~region].mean()
+    d = res.positivity_diagnostic().curve["difference"]
     if violation:
-        # measured: ~28% inside vs ~4% outside; require a threefold concentration
-        assert inside > 3 * outside and inside > 0.15, (inside, outside)
-        assert p.excess_kurtosis[region].mean() > p.excess_kurtosis[~region].mean() + 0.3
+        # measured (seeds 3, 4): 46% flagged inside vs 6-7% outside; the curve's upper decile rises to 0.17-0.26
+        assert inside > 3 * outside and inside > 0.25, (inside, outside)
+        assert d.quantile(0.9) > 0.1
     else:
-        assert inside < 0.12 and outside < 0.12, (inside, outside)
-        assert res.positivity_diagnostic().share_flagged < 0.12
+        # 10% expected under the reference (measured 6-12%); the curve stays at zero up to its top decile
+        assert inside < 0.2 and outside < 0.2, (inside, outside)
+        assert d.abs().median() < 0.05 and abs(d.quantile(0.9)) < 0.05
     fig = res.plot_positivity()
     path = tmp_path / "pos.png"
     fig.savefig(path)
