@@ -19,6 +19,8 @@ from .variance import VARIANCE_METHODS, is_binary, stabilized_weights, weight_di
 __all__ = ["PLCE", "ols_ml"]
 
 DEFAULT_N_REP = 3
+#: from this many rows on, n_jobs=None means all cores
+AUTO_PARALLEL_N = 20_000
 
 
 class PLCE:
@@ -91,7 +93,7 @@ class PLCE:
         use_t: bool = False,
         grouped_folds: bool = False,
         random_state=None,
-        n_jobs: int = 1,
+        n_jobs: int | None = None,
         progress: bool = False,
         folds: np.ndarray | None = None,
         external_predictions: dict | None = None,
@@ -134,8 +136,9 @@ class PLCE:
         random_state : int, numpy Generator or None
             Seeds folds and every learner clone. ``None`` draws fresh entropy,
             printed in the summary so the fit can be repeated.
-        n_jobs : int, default 1
-            Parallel (repetition x fold) tasks through joblib; results do not depend on it.
+        n_jobs : int, optional
+            Parallel (repetition x fold) tasks through joblib; results do not depend on it. Default: one
+            process below 20,000 rows (starting workers costs more than it saves), all cores (-1) from there.
         progress : bool, default False
             Show a progress bar.
         folds : int array (n_rep, n), optional
@@ -178,6 +181,8 @@ class PLCE:
         PLCEResults
         """
         d = self.design
+        if n_jobs is None:
+            n_jobs = 1 if d.nobs < AUTO_PARALLEL_N else -1
         learner_y = check_learner(learner, "learner")
         learner_tm = check_learner(learner_t, "learner_t") if learner_t is not None else learner_y
         check_groups(d)
