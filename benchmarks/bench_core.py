@@ -68,8 +68,9 @@ def main():
             te.append(time_plce(df, p, DEFAULT_N_REP, args.n_jobs, heteroskedasticity=False,
                                 linear_controls=False)[0])
             td.append(time_doubleml(df, p, DEFAULT_N_REP, args.n_jobs)[0])
-            # plce's default fit adds the treatment-variance model (inner fits) and the linear controls
-            tp.append(time_plce(df, p, DEFAULT_N_REP, args.n_jobs)[0])
+            # plce's default fit (its own n_jobs default too): adds the treatment-variance model (inner fits)
+            # and the linear controls
+            tp.append(time_plce(df, p, DEFAULT_N_REP, None)[0])
         rows.append(dict(n=n, p=p, n_rep=DEFAULT_N_REP, n_jobs=args.n_jobs, doubleml_s=np.median(td),
                          plce_equal_work_s=np.median(te), ratio_equal_work=np.median(te) / np.median(td),
                          plce_default_s=np.median(tp), ratio_default=np.median(tp) / np.median(td)))
