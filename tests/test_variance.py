@@ -79,8 +79,9 @@ def test_switch_changes_the_estimand(het_data):
     f = "y ~ t | x1 + x2 + x3 + x4 + x5"
     w = plce.ols_ml(f, data=het_data, n_rep=2, random_state=0)
     u = plce.ols_ml(f, data=het_data, n_rep=2, random_state=0, heteroskedasticity=False)
-    # variance-weighted target here is about 2; the average effect is 1
-    assert u.params["t"] > 1.5 and abs(w.params["t"] - 1) < abs(u.params["t"] - 1)
+    # the variance-weighted target is 2 and the average effect 1 (the Monte Carlo tests check both over
+    # 100 seeds); on one data set the two fits share their nuisances, so their gap is estimated tightly
+    assert u.params["t"] - w.params["t"] > 0.3 and abs(w.params["t"] - 1) < abs(u.params["t"] - 1)
     assert "E[theta(x)]" in w.summary().as_text() and "variance-weighted" in u.summary().as_text()
     assert w.weight_diagnostics is not None and u.weight_diagnostics is None
     assert "Weights ESS" in w.summary().as_text()
