@@ -75,10 +75,10 @@ def _binary_one(seed):
     df = pd.DataFrame({"y": y, "d": d, "x1": X[:, 0], "x2": X[:, 1], "x3": X[:, 2]})
     res = plce.ols_ml("y ~ d | x1 + x2 + x3", data=df, random_state=seed)
     data = dml.DoubleMLData(df, y_col="y", d_cols="d", x_cols=["x1", "x2", "x3"])
+    np.random.seed(seed)  # DoubleML draws its folds from numpy's global RNG when it is constructed
     irm = dml.DoubleMLIRM(data, default_learner(random_state=1), LGBMClassifier(**DEFAULT_LGBM_PARAMS,
                                                                                    random_state=2),
                           n_folds=5, n_rep=3, score="ATE", trimming_threshold=0.01)
-    np.random.seed(seed)
     irm.fit()
     return res.params["d"], res.bse["d"], float(irm.coef[0]), float(irm.se[0]), ate
 

@@ -66,9 +66,9 @@ def _fit_dml(df, re):
 
     X = _features(df, re)
     data = dml.DoubleMLData(pd.concat([df[["y", "t"]], X], axis=1), y_col="y", d_cols="t", x_cols=list(X.columns))
+    np.random.seed(0)  # DoubleML draws its folds from numpy's global RNG when it is constructed
     obj = dml.DoubleMLPLR(data, default_learner(random_state=1), default_learner(random_state=2), n_folds=5,
                           score="partialling out")
-    np.random.seed(0)  # DoubleML draws its folds from numpy's global RNG
     obj.fit()
     return float(obj.coef[0]), float(obj.se[0])
 
