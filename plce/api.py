@@ -278,13 +278,11 @@ class PLCE:
                           weights=weights[r])
                 for r in range(plan.n_rep)
             ]
-            finals_weights[:] = [weights, floored]
-            return nuis, finals
+            return nuis, finals, weights, floored
 
-        finals_weights: list = [None, None]
 
-        nuis, finals = estimate(d)
-        wdiag = weight_diagnostics(finals_weights[0], finals_weights[1], vmethod) if het else None
+        nuis, finals, weights, floored = estimate(d)
+        wdiag = weight_diagnostics(weights, floored, vmethod) if het else None
         thetas = np.stack([f.theta for f in finals])
         theta, V = _aggregate(thetas, np.stack([f.cov for f in finals]), aggregate)
         _, Vc = _aggregate(thetas, np.stack([f.cov_classical for f in finals]), aggregate)

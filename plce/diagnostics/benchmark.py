@@ -39,7 +39,7 @@ def benchmark_r2(res, name: str, j: int = 0) -> tuple[float, float]:
     d = res.design
     cols = _columns_for(d, name)
     reduced = dataclasses.replace(d, X=d.X.drop(columns=cols))
-    nuis_wo, finals_wo = res._refit(reduced, progress=False)
+    nuis_wo, finals_wo = res._refit(reduced, progress=False)[:2]
     nuis = res.nuisances
     t = d.T[:, j]
     rss_d = float(np.sum((t[None, :] - nuis.m[:, :, j]) ** 2))
