@@ -28,7 +28,7 @@ from scipy import optimize
 
 from .errors import PLCEWarning, warn
 
-__all__ = ["reml_random_intercept", "REFit", "backfit", "predict_re"]
+__all__ = ["reml_random_intercept", "REFit", "backfit", "predict_re", "independent_columns"]
 
 
 def _group_sums(codes: np.ndarray, G: int, M: np.ndarray) -> np.ndarray:
@@ -116,6 +116,24 @@ def _blup(r_adj: np.ndarray, codes: np.ndarray, G: int, sigma2: float, sigma2_b:
     return ng * sigma2_b / (ng * sigma2_b + sigma2) * means
 
 
+def independent_columns(F: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """The columns of ``F`` that are linearly independent (pivoted QR), in their original order.
+
+    A control that is a combination of others (or constant within the training rows) would make the REML
+    cross-product singular; it carries nothing for the fixed part, so it is dropped.
+    """
+    from scipy.linalg import qr
+
+    if F.shape[1] <= 1:
+        return F
+    norms = np.linalg.norm(F, axis=0)
+    Fs = F / np.where(norms > 0, norms, 1.0)
+    _, rmat, piv = qr(Fs, mode="economic", pivoting=True)
+    d = np.abs(np.diag(rmat))
+    rank = int(np.sum(d > tol * max(d[0], 1e-300))) if d.size else 0
+    return F[:, np.sort(piv[:rank])]
+
+
 def backfit(learner, X_learn, y: np.ndarray, codes: list[np.ndarray], F: np.ndarray, *, max_iter: int = 5,
             tol: float = 1e-4, predict_fn=None) -> REFit:
     """Fit ``learner`` with random intercepts for each factor in ``codes`` by backfitting.
@@ -125,6 +143,7 @@ def backfit(learner, X_learn, y: np.ndarray, codes: list[np.ndarray], F: np.ndar
     """
     predict_fn = predict_fn or (lambda est, X: np.asarray(est.predict(X), dtype=float))
     n = len(y)
+    F = independent_columns(F)
     Gs = [int(c.max()) + 1 for c in codes]
     b = [np.zeros(G) for G in Gs]
     sigma2, s2b = float(np.var(y)), [0.0] * len(codes)

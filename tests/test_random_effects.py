@@ -114,3 +114,23 @@ def test_zero_variance_warning():
     df["y"] = df["t"] + df["x"] + rng.normal(size=n)
     with pytest.warns(PLCEWarning, match="estimated at 0"):
         plce.ols_ml("y ~ t | x + (1|g)", data=df, n_rep=1, random_state=0)
+
+
+def test_collinear_controls_with_random_intercept_do_not_fail():
+    # a control that is an exact combination of two others used to make REML's cross-product singular
+    df, _ = plce.datasets.make_simdata("re", n=400, random_state=3)
+    df["x12"] = df.x1 + 0.5 * df.x2
+    res = plce.ols_ml("y ~ t | x1 + x2 + x12 + x3 + (1|g)", data=df, n_rep=1, random_state=0)
+    ref = plce.ols_ml("y ~ t | x1 + x2 + x3 + (1|g)", data=df, n_rep=1, random_state=0)
+    assert np.isfinite(res.params.iloc[0])
+    assert abs(res.params.iloc[0] - ref.params.iloc[0]) < 2 * ref.bse.iloc[0]
+
+
+def test_independent_columns_drops_combinations():
+    from plce.random_effects import independent_columns
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(50, 3))
+    F = np.column_stack([np.ones(50), A, A[:, 0] - 2 * A[:, 2]])
+    kept = independent_columns(F)
+    assert kept.shape[1] == 4 and np.linalg.matrix_rank(kept) == 4
