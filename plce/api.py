@@ -64,6 +64,7 @@ class PLCE:
 
     def __init__(self, y, t, X, groups=None, clusters=None, *, missing: str = "drop"):
         self.design = _design.from_arrays(y, t, X, groups=groups, clusters=clusters, missing=missing)
+        self._data = None
 
     @classmethod
     def from_formula(
@@ -78,6 +79,7 @@ class PLCE:
         spec = parse(formula)
         obj = cls.__new__(cls)
         obj.design = _design.build(spec, data, cluster=cluster, missing=missing)
+        obj._data = data  # for interference coordinates named by column
         return obj
 
     def fit(
@@ -105,6 +107,8 @@ class PLCE:
         weight_floor: float = 0.05,
         inner_folds: int = 2,
         linear_controls: bool | str = "auto",
+        interference=False,
+        interference_top_k: int = 10,
     ) -> PLCEResults:
         """Estimate theta.
 
@@ -175,6 +179,15 @@ class PLCE:
             next to l_hat and m_hat. The final stage is then at least as well adjusted as OLS with the same
             controls, which matters in experiments and small samples where the learners' predictions are
             noisy. ``"auto"`` does so when the controls expand to at most ``min(50, n/20)`` columns.
+        interference : bool, "learned", list of str, or (n, n) matrix, default False
+            Adjust for interference between units by adding neighbour averages to the learners' features
+            (:mod:`plce.interference`): ``True``/``"learned"`` uses each numeric control as a proximity
+            (the talk's learned interference); ``["lat", "lon"]`` a Gaussian kernel on those columns of
+            ``data``; a scipy sparse (or numpy) n x n matrix over the rows of ``data`` gives the weights
+            (networks); ``False`` turns it off. Features and bandwidths are selected inside each training
+            fold; the summary lists them.
+        interference_top_k : int, default 10
+            Interference features kept per nuisance model and fold.
 
         Returns
         -------
@@ -248,6 +261,13 @@ class PLCE:
         if het:
             stabilized_weights(np.ones(2), weight_floor)  # validates the floor early
 
+        use_inter = interference is not False and interference is not None and external_predictions is None
+
+        def interference_plan(design):
+            return _interference_plan(design, interference, self._data, interference_top_k) if use_inter else None
+
+        inter_plan = interference_plan(d)
+
         absorb = None
         if d.groups and re_final == "within" and final == "feasible":
             absorb = next(iter(d.groups.values()))
@@ -257,7 +277,8 @@ class PLCE:
                 nuis = external_nuisances(design, plan, external_predictions)
             else:
                 nuis = fit_nuisances(design, plan, learner_y=learner_y, learner_t=learner_tm, n_jobs=n_jobs,
-                                     progress=progress, re_iter=re_iter, variance=variance_cfg)
+                                     progress=progress, re_iter=re_iter, variance=variance_cfg,
+                                     interference=inter_plan if design is d else interference_plan(design))
             weights, floored = [None] * plan.n_rep, []
             if het:
                 for r in range(plan.n_rep):
@@ -301,6 +322,7 @@ class PLCE:
             linear_controls=_linear_columns(d, linear_controls) is not None and final == "feasible",
             weight_floor=weight_floor,
             grouped_folds=grouped_folds,
+            interference=inter_plan.kind if inter_plan is not None else None,
         )
         res = PLCEResults(
             design=d, nuisances=nuis, finals=finals, theta=theta, cov=V, info=info, use_t=use_t, cov_classical=Vc,
@@ -309,6 +331,17 @@ class PLCE:
         _warn_positivity(res)
         _warn_zero_re_variance(res)
         return res
+
+
+def _interference_plan(design, option, data, top_k):
+    """The interference candidates for this design's controls (None when switched off)."""
+    from .interference import build_plan
+
+    nf = design.numeric_frame() if design.X.shape[1] else None
+    X_num = nf.to_numpy(dtype=float) if nf is not None else np.empty((design.nobs, 0))
+    return build_plan(option, X_num=X_num, control_names=list(nf.columns) if nf is not None else [],
+                      t=design.T[:, 0], treatment_name=design.treatment_names[0], data=data,
+                      row_mask=design.row_mask, top_k=top_k)
 
 
 def _warn_zero_re_variance(res: PLCEResults) -> None:

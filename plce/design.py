@@ -79,7 +79,13 @@ class Design:
         """Controls as a float matrix, categoricals as treatment-coded dummies."""
         if not self.categorical_controls:
             return self.X.to_numpy(dtype=float)
-        return pd.get_dummies(self.X, drop_first=True, dtype=float).to_numpy(dtype=float)
+        return self.numeric_frame().to_numpy(dtype=float)
+
+    def numeric_frame(self) -> pd.DataFrame:
+        """:meth:`numeric_X` with column names (dummies named ``column_level``)."""
+        if not self.categorical_controls:
+            return self.X.astype(float)
+        return pd.get_dummies(self.X, drop_first=True, dtype=float)
 
 
 def _as_frame(data) -> pd.DataFrame:

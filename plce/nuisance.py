@@ -41,6 +41,7 @@ class NuisanceFits:
     re_t: np.ndarray | None = None  # (n_rep, n, k) held-out BLUP sums of the treatment models
     re_variances: pd.DataFrame | None = None  # per rep, fold, model, factor: sigma2_b and sigma2
     s2: np.ndarray | None = None  # (n_rep, n) cross-fitted treatment variance (first treatment)
+    interference: pd.DataFrame | None = None  # per rep, fold: the interference features kept
 
     def extra_columns(self, r: int) -> np.ndarray | None:
         """Random-effect columns for the final stage of repetition r: [b_y, b_t1, ..., b_tk]."""
@@ -65,22 +66,52 @@ def _fit_one(learner, seed, X, target, train, test, re):
     return f_test + b_test, b_test, (fit.sigma2, fit.sigma2_b)
 
 
-def _variance_fold(learner_t, learner_v, seeds, Xt, Xv, t, train, test, re, inner_folds):
-    """Treatment variance for the held-out fold, learned on inner out-of-fold residuals of the training folds."""
+def _inner(learner, seed, X, target, train, re, rng, inner_folds):
+    """Inner out-of-fold residuals of ``target`` over the training units (the held-out fold is never used)."""
 
     def fp(tr, te):
-        return _fit_one(learner_t, seeds[6], Xt, t, train[tr], train[te], re)[0]
+        return _fit_one(learner, seed, X, target, train[tr], train[te], re)[0]
 
-    r = inner_residuals(fp, t[train], np.random.default_rng(seeds[5]), inner_folds)
+    return inner_residuals(fp, target[train], rng, inner_folds)
+
+
+def _variance_fold(learner_t, learner_v, seeds, Xt, Xv, t, train, test, re, inner_folds):
+    """Treatment variance for the held-out fold, learned on inner out-of-fold residuals of the training folds."""
+    r = _inner(learner_t, seeds[6], Xt, t, train, re, np.random.default_rng(seeds[5]), inner_folds)
     return fit_predict(seeded_clone(learner_v, seeds[7]), _rows(Xv, train), r**2, _rows(Xv, test))
 
 
-def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, variance):
+def _augment(X, F: np.ndarray):
+    """Append the interference features to a learner's feature object (frame or array)."""
+    if F.shape[1] == 0:
+        return X
+    if isinstance(X, pd.DataFrame):
+        extra = pd.DataFrame(F, index=X.index, columns=[f"_psi{j}" for j in range(F.shape[1])])
+        return pd.concat([X, extra], axis=1)
+    return np.column_stack([X, F])
+
+
+def _interference_fold(inter, learner_y, learner_t, seeds, Xy, Xt, y, t, train, re):
+    """Select the fold's interference features from inner residuals of models without them."""
+    plan_i, inner_folds = inter
+    s = np.random.SeedSequence([int(seeds[5]), 1]).generate_state(3)
+    rng = np.random.default_rng(int(s[0]))
+    r_y = _inner(learner_y, int(s[1]), Xy, y, train, re, rng, inner_folds)
+    r_t = _inner(learner_t, int(s[2]), Xt, t, train, re, np.random.default_rng(int(s[0])), inner_folds)
+    kept = plan_i.select(train, r_y, r_t)
+    return kept, plan_i.indices(kept, train, r_y, r_t)
+
+
+def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, variance, inter=None):
     r, k = task
     train, test = plan.split(r, k)
     seeds = plan.seeds[r, k]
     Xy = learner_matrix(learner_y, X_frame, X_num)
     Xt = learner_matrix(learner_t, X_frame, X_num)
+    kept, F = [], np.empty((len(y), 0))
+    if inter is not None:
+        kept, F = _interference_fold(inter, learner_y, learner_t, seeds, Xy, Xt, y, T[:, 0], train, re)
+        Xy, Xt = _augment(Xy, F), _augment(Xt, F)
     ell, by, vy = _fit_one(learner_y, seeds[0], Xy, y, train, test, re)
     outs = [_fit_one(learner_t, seeds[1 + j], Xt, T[:, j], train, test, re) for j in range(T.shape[1])]
     m = np.column_stack([o[0] for o in outs])
@@ -88,9 +119,9 @@ def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, va
     s2 = None
     if variance is not None:
         learner_v, inner_folds = variance
-        Xv = learner_matrix(learner_v, X_frame, X_num)
+        Xv = _augment(learner_matrix(learner_v, X_frame, X_num), F)
         s2 = _variance_fold(learner_t, learner_v, seeds, Xt, Xv, T[:, 0], train, test, re, inner_folds)
-    return test, ell, m, by, bt, (vy, [o[2] for o in outs]), s2
+    return test, ell, m, by, bt, (vy, [o[2] for o in outs]), s2, kept
 
 
 def oof_metrics(actual: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
@@ -139,11 +170,14 @@ def fit_nuisances(
     progress: bool = False,
     re_iter: int = 2,
     variance: tuple | None = None,
+    interference=None,
 ) -> NuisanceFits:
     """Cross-fit the outcome and treatment models over every (repetition, fold).
 
     ``re_iter`` is the number of backfitting passes when the design has random intercepts.
     ``variance=(learner, inner_folds)`` also cross-fits the first treatment's conditional variance.
+    ``interference`` (an :class:`plce.interference.InterferencePlan`) adds the interference features each
+    fold selects from inner residuals of its training units to every learner of that fold.
     """
     y, T = design.y, design.T
     n, kt = T.shape
@@ -176,6 +210,7 @@ def fit_nuisances(
     func = partial(
         _fold_task, y=y, T=T, X_frame=X_frame, X_num=X_num, learner_y=learner_y, learner_t=learner_t, plan=plan,
         re=re, variance=variance,
+        inter=None if interference is None else (interference.for_workers(), 2),
     )
     tasks = [(r, k) for r in range(plan.n_rep) for k in range(plan.n_folds)]
     out = run_tasks(func, tasks, n_jobs=n_jobs, progress=progress, desc="cross-fitting")
@@ -186,7 +221,9 @@ def fit_nuisances(
     var_rows = []
     names = list(design.groups)
     s2 = np.empty((plan.n_rep, n)) if variance is not None else None
-    for (r, k), (test, e, mm, by, bt, var, sv) in zip(tasks, out):
+    kept_rows = []
+    for (r, k), (test, e, mm, by, bt, var, sv, kept) in zip(tasks, out):
+        kept_rows += [(r, k, interference.name(sel), sel.model, sel.a, sel.b, sel.nu, sel.score) for sel in kept]
         ell[r, test] = e
         m[r, test] = mm
         if s2 is not None:
@@ -204,5 +241,9 @@ def fit_nuisances(
         sq = (T[:, 0][None, :] - m[:, :, 0]) ** 2
         rows = [("variance", r, *oof_metrics(sq[r], s2[r])) for r in range(plan.n_rep)]
         metrics = pd.concat([metrics, pd.DataFrame(rows, columns=metrics.columns)], ignore_index=True)
+    kept_df = None
+    if interference is not None:
+        kept_df = pd.DataFrame(kept_rows, columns=["rep", "fold", "feature", "model", "smoothed", "proximity", "nu",
+                                                   "score"])
     return NuisanceFits(ell=ell, m=m, plan=plan, metrics=metrics, re_y=re_y, re_t=re_t,
-                        re_variances=re_var, s2=s2)
+                        re_variances=re_var, s2=s2, interference=kept_df)

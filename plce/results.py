@@ -32,6 +32,7 @@ class FitInfo:
     weighting: str | None = None
     weight_floor: float = 0.05
     linear_controls: bool = False
+    interference: str | None = None  # "learned", "coordinates" or "matrix"
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -178,6 +179,42 @@ class PLCEResults:
         if rv is None:
             return None
         return rv.groupby(["factor", "model"], sort=False)["sigma2_b"].mean()
+
+    @property
+    def interference(self) -> pd.DataFrame | None:
+        """Interference features kept, one row per feature and model, most often kept first.
+
+        ``share`` is the share of the (repetition, fold) fits that kept the feature (each fold selects on
+        its own training units), ``nu`` the median bandwidth chosen, ``score`` the median |Spearman
+        correlation| with the inner residual that selected it.
+        """
+        kept = self._nuisances.interference
+        if kept is None:
+            return None
+        n_fits = self.info.n_rep * self.info.n_folds
+        if kept.empty:
+            return pd.DataFrame(columns=["smoothed", "proximity", "model", "share", "nu", "score"])
+        g = kept.groupby(["smoothed", "proximity", "model"], sort=False)
+        out = pd.DataFrame({"share": g.size() / n_fits, "nu": g["nu"].median(), "score": g["score"].median()})
+        return out.sort_values(["share", "score"], ascending=False).reset_index()
+
+    def _interference_note(self) -> str | None:
+        from .interference import feature_name
+
+        tab = self.interference
+        if tab is None:
+            return None
+        kind = self.info.interference
+        what = {"learned": "each numeric control as a proximity (learned interference)",
+                "coordinates": "a Gaussian kernel on the coordinates",
+                "matrix": "the given weight matrix (row-normalised)"}[kind]
+        if tab.empty:
+            return f"Interference: neighbour averages over {what}; no fold kept a feature."
+        top = ", ".join(f"{feature_name(r.smoothed, r.proximity, r.nu, kind)} [{r.model[0]}, {100 * r.share:.0f}%]"
+                        for r in tab.head(6).itertuples())
+        return (f"Interference: neighbour averages over {what}, selected within each training fold by |Spearman "
+                f"corr| with inner residuals ({len(tab)} distinct features over all folds; most kept: {top}). Each model's kept "
+                "features enter both learners as one least-squares index. See res.interference.")
 
     @property
     def folds(self) -> np.ndarray:
@@ -356,6 +393,9 @@ class PLCEResults:
             "residual df: a confounder explaining RV of the residual variance of both treatment and outcome "
             "would explain the estimate away (RV_q=1) or make it insignificant at 5% (RV_q=1,a=0.05)."
         )
+        inote = self._interference_note()
+        if inote:
+            notes.append(inote)
         notes.extend(i.extra_notes)
         return notes
 

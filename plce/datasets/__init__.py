@@ -1,5 +1,5 @@
 """Data sets shipped with plce and the simulation designs of the talk."""
 from .loaders import MATTES_WEEKS_COVARIATES, load_darfur, load_mattes_weeks
-from .simulate import SETTINGS, make_simdata
+from .simulate import SETTINGS, make_simdata, make_spatial
 
-__all__ = ["SETTINGS", "make_simdata", "load_mattes_weeks", "load_darfur", "MATTES_WEEKS_COVARIATES"]
+__all__ = ["SETTINGS", "make_simdata", "make_spatial", "load_mattes_weeks", "load_darfur", "MATTES_WEEKS_COVARIATES"]

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..errors import PLCEError
 
-__all__ = ["SETTINGS", "make_simdata"]
+__all__ = ["SETTINGS", "make_simdata", "make_spatial"]
 
 #: setting -> (random effects, heterogeneous effect + heteroskedastic treatment, interference)
 SETTINGS = {
@@ -113,3 +113,54 @@ def make_simdata(
     Xs[:, 1] = X[:, 1] - 0.5 * X[:, 0]
     data = pd.DataFrame({"y": y, "t": t, **{f"x{j + 1}": Xs[:, j] for j in range(k)}, "g": groups})
     return data, 1.0
+
+
+def make_spatial(n: int = 2000, random_state=None, *, radius: float = 0.05, spillover: float = 1.0):
+    """Units on the unit square whose outcome depends on their neighbours' treatments.
+
+    Parameters
+    ----------
+    n : int
+        Number of units, placed uniformly on [0, 1]^2 (columns ``x`` and ``y``).
+    random_state : int or numpy Generator
+    radius : float
+        Neighbours are the other units within this distance.
+    spillover : float
+        Effect of the neighbours' mean treatment on the outcome.
+
+    Returns
+    -------
+    data : DataFrame
+        ``outcome``, ``t``, control ``z`` and coordinates ``x``, ``y``.
+    theta : float
+        The true direct effect of a unit's own treatment, 1.
+
+    Notes
+    -----
+    t = sin(2 pi x) cos(2 pi y) + z + e, so treatment is spatially correlated, and
+    outcome = t + spillover * mean(t_j : 0 < |s_j - s_i| < radius) + z + eps. A regression of the
+    outcome on t and z alone picks up part of the neighbours' effect (bias > 0).
+
+    Examples
+    --------
+    >>> from plce.datasets import make_spatial
+    >>> df, theta = make_spatial(300, random_state=0)
+    >>> sorted(df.columns), theta
+    (['outcome', 't', 'x', 'y', 'z'], 1.0)
+    """
+    from scipy.spatial import cKDTree
+
+    if n < 10 or radius <= 0:
+        raise PLCEError("make_spatial needs n >= 10 and radius > 0.")
+    rng = np.random.default_rng(random_state)
+    s = rng.uniform(size=(n, 2))
+    z = rng.normal(size=n)
+    t = np.sin(2 * np.pi * s[:, 0]) * np.cos(2 * np.pi * s[:, 1]) + z + rng.normal(size=n)
+    D = cKDTree(s).sparse_distance_matrix(cKDTree(s), radius, output_type="coo_matrix")
+    keep = D.row != D.col
+    rows, cols = D.row[keep], D.col[keep]
+    cnt = np.bincount(rows, minlength=n)
+    nb = np.bincount(rows, weights=t[cols], minlength=n) / np.maximum(cnt, 1)
+    nb[cnt == 0] = 0.0
+    outcome = t + spillover * nb + z + rng.normal(size=n)
+    return pd.DataFrame({"outcome": outcome, "t": t, "z": z, "x": s[:, 0], "y": s[:, 1]}), 1.0

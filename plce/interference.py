@@ -1,0 +1,322 @@
+"""Interference features: what other units' covariates and treatments contribute (METHOD.md section 4).
+
+A *proximity* says which units are near each other; a *smoothed variable* is averaged over the
+near units, leave-one-out (:mod:`plce.kernels`). Three kinds of proximity:
+
+``"learned"``
+    every numeric control, rank-standardized, is a proximity; the smoothed variables are the numeric
+    controls, their squares and the treatment. The bandwidth ``nu`` is on the rank-standardized scale.
+``coordinates`` (``interference=["lat", "lon"]``)
+    a Gaussian kernel on the given columns (squared coordinate units), truncated by a KD-tree; the
+    smoothed variables are the treatment and the numeric controls.
+``matrix`` (``interference=W``, scipy sparse or dense, n x n over the rows of ``data``)
+    row-normalised ``W`` (diagonal ignored), no bandwidth; same smoothed variables as coordinates.
+
+Which features enter is decided *inside each training fold* (:meth:`InterferencePlan.select`):
+candidates are scored by |Spearman correlation| with the inner out-of-fold residuals of the outcome
+and treatment models fitted without interference (the held-out fold's outcomes are never seen); the
+``top_k`` best per model are kept and their bandwidth is chosen on :attr:`InterferencePlan.nu_grid`
+by the same score on the training units. Both nuisance models get the union of the two selections:
+the partialling-out is only consistent when the outcome and treatment models condition on the same
+variables (a neighbours'-treatment average in the outcome model alone would leave
+E[t | x, psi] != m(x) in the final stage).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.stats import rankdata
+
+from .errors import PLCEError, PLCEWarning, warn
+from .kernels import min_nu, rank_kernel_mean, spatial_kernel_mean, spatial_neighbours, weight_matrix_mean
+
+__all__ = ["InterferencePlan", "Selected", "build_plan", "DEFAULT_TOP_K", "feature_name"]
+
+#: candidate features kept per nuisance model and fold
+DEFAULT_TOP_K = 10
+#: learned interference uses at most this many numeric controls (in formula order) as proximities
+MAX_PROXIMITIES = 20
+#: user coordinates: the widest bandwidth keeps about this many neighbours per unit inside the truncation radius
+MAX_NEIGHBOURS = 400
+#: bandwidth grid, as multiples of the rule-of-thumb bandwidth
+NU_MULTIPLIERS = (1 / 16, 1 / 4, 1.0, 4.0, 16.0)
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One kept feature: smoothed variable ``a`` averaged over proximity ``b`` at bandwidth ``nu``."""
+
+    a: str
+    b: str
+    nu: float | None
+    model: str  # "outcome" or "treatment": which residual selected it
+    score: float
+
+
+def feature_name(a: str, b: str, nu: float | None, kind: str) -> str:
+    """Display name, e.g. ``knn(x1² | x3, ν=0.4)`` or ``W·t``."""
+    a = a[:-2] + "²" if a.endswith("^2") else a
+    if kind == "matrix":
+        return f"W·{a}"
+    return f"knn({a} | {b}, ν={nu:.3g})"
+
+
+def _spearman_abs(F: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """|Spearman correlation| of each column of ``F`` with ``r`` (constant columns score 0)."""
+    rr = rankdata(r)
+    rr = (rr - rr.mean()) / (rr.std() + 1e-300)
+    out = np.zeros(F.shape[1])
+    for j in range(F.shape[1]):
+        f = F[:, j]
+        if not np.all(np.isfinite(f)) or np.ptp(f) == 0:
+            continue
+        rf = rankdata(f)
+        sd = rf.std()
+        if sd > 0:
+            out[j] = abs(float(np.mean((rf - rf.mean()) / sd * rr)))
+    return out
+
+
+@dataclass
+class InterferencePlan:
+    """Candidates, their screening values and how to compute any feature for all units.
+
+    Built once per fit (:func:`build_plan`); :meth:`select` runs inside each fold task.
+    """
+
+    kind: str  # "learned", "coordinates" or "matrix"
+    top_k: int
+    smooth: dict  # name -> (n,) smoothed variable
+    outcome_only: frozenset  # smoothed variables only the outcome model may select (the treatment)
+    proximity: dict  # name -> (n,) rank variable (learned) | (n, d) coordinates | csr W
+    nu0: float | None
+    grid: tuple  # bandwidths tried for each kept feature ((None,) for a weight matrix)
+    candidates: list  # [(a, b)]
+    screen: np.ndarray  # (n, n_candidates) features at nu0
+    pairs: object = None  # KD-tree neighbour pairs for coordinates (at the largest bandwidth)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def nu_grid(self) -> tuple:
+        return self.grid
+
+    def feature(self, a: str, b: str, nu: float | None) -> np.ndarray:
+        """psi(a | b, nu) for every unit (cached)."""
+        key = (a, b, nu)
+        if key not in self._cache:
+            self._cache[key] = _compute(self.kind, self.proximity[b], self.smooth[a], nu, self.pairs)
+        return self._cache[key]
+
+    def select(self, train: np.ndarray, r_y: np.ndarray, r_t: np.ndarray | None) -> list[Selected]:
+        """Features kept for one fold: top ``top_k`` per residual, bandwidth by the same score, deduplicated."""
+        kept: list[Selected] = []
+        seen = set()
+        for model, r in (("outcome", r_y), ("treatment", r_t)):
+            if r is None:
+                continue
+            ok = [c for c, (a, _) in enumerate(self.candidates) if model == "outcome" or a not in self.outcome_only]
+            scores = _spearman_abs(self.screen[train][:, ok], r)
+            order = np.argsort(-scores, kind="stable")[: self.top_k]
+            for j in order:
+                if scores[j] <= 0:
+                    continue
+                a, b = self.candidates[ok[j]]
+                grid = self.nu_grid
+                if len(grid) > 1:
+                    cols = np.column_stack([self.feature(a, b, nu)[train] for nu in grid])
+                    s = _spearman_abs(cols, r)
+                    best = int(np.argmax(s))
+                    nu, score = grid[best], float(s[best])
+                else:
+                    nu, score = grid[0], float(scores[j])
+                if (a, b, nu) in seen:
+                    continue
+                seen.add((a, b, nu))
+                kept.append(Selected(a=a, b=b, nu=nu, model=model, score=score))
+        return kept
+
+    def matrix(self, kept: list[Selected]) -> np.ndarray:
+        if not kept:
+            return np.empty((len(self.screen), 0))
+        return np.column_stack([self.feature(s.a, s.b, s.nu) for s in kept])
+
+    def indices(self, kept: list[Selected], train: np.ndarray, r_y: np.ndarray, r_t: np.ndarray) -> np.ndarray:
+        """One column per model: the least-squares fit of its inner residual on the features it selected."""
+        cols = []
+        for model, r in (("outcome", r_y), ("treatment", r_t)):
+            sel = [s for s in kept if s.model == model]
+            if not sel:
+                continue
+            F = self.matrix(sel)
+            Z = np.column_stack([np.ones(len(train)), F[train]])
+            beta, *_ = np.linalg.lstsq(Z, r, rcond=None)
+            cols.append(F @ beta[1:])
+        return np.column_stack(cols) if cols else np.empty((len(self.screen), 0))
+
+    def name(self, s: Selected) -> str:
+        return feature_name(s.a, s.b, s.nu, self.kind)
+
+    def for_workers(self) -> "InterferencePlan":
+        """A copy without the feature cache (what is sent to parallel workers)."""
+        return InterferencePlan(self.kind, self.top_k, self.smooth, self.outcome_only, self.proximity, self.nu0,
+                                self.grid, self.candidates, self.screen, self.pairs)
+
+
+def _compute(kind, prox, a, nu, pairs) -> np.ndarray:
+    if kind == "learned":
+        return rank_kernel_mean(prox, a, nu)
+    if kind == "coordinates":
+        psi = spatial_kernel_mean(prox, a, nu, pairs=pairs)
+    else:
+        psi = weight_matrix_mean(prox, a)
+    # units with no neighbour (isolated rows of W, or beyond the kernel's reach) get the overall mean
+    return np.where(np.isfinite(psi), psi, np.mean(a, axis=0))
+
+
+def build_plan(option, *, X_num: np.ndarray, control_names: list[str], t: np.ndarray, treatment_name: str,
+               data=None, row_mask: np.ndarray | None = None, top_k: int = DEFAULT_TOP_K) -> InterferencePlan | None:
+    """Turn the user's ``interference`` option into an :class:`InterferencePlan` (or ``None`` when off).
+
+    Parameters
+    ----------
+    option : bool, "learned", list of column names, or an n x n (sparse) matrix
+    X_num : (n, p) numeric controls of the rows used
+    control_names : names of the columns of ``X_num``
+    t : (n,) the treatment
+    data : the user's DataFrame (for coordinate columns)
+    row_mask : rows of ``data`` that are used (after dropping missing values)
+    """
+    if not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise PLCEError(f"interference_top_k must be a positive integer; got {top_k!r}.")
+    if option is False or option is None:
+        return None
+    n = len(t)
+    smooth = {treatment_name: np.asarray(t, dtype=float)}
+    for j, name in enumerate(control_names):
+        smooth[name] = X_num[:, j]
+    outcome_only = frozenset({treatment_name})
+
+    if option is True or (isinstance(option, str) and option == "learned"):
+        numeric = [j for j in range(X_num.shape[1]) if len(np.unique(X_num[:, j])) > 2][:MAX_PROXIMITIES]
+        if not numeric:
+            raise PLCEError("interference='learned' needs at least one numeric (non-binary) control to measure "
+                            "proximity; pass coordinates (interference=['lat', 'lon']) or a weight matrix, or "
+                            "interference=False.")
+        for j in numeric:
+            smooth[control_names[j] + "^2"] = X_num[:, j] ** 2
+        proximity = {control_names[j]: X_num[:, j] for j in numeric}
+        nu0 = 2.0 * (1.06 * n ** (-0.2)) ** 2  # Silverman's rule on the unit-variance rank scale, as nu = 2 h^2
+        grid = tuple(sorted({max(nu0 * m, min_nu(n)) for m in NU_MULTIPLIERS}))
+        kind, pairs = "learned", None
+    elif isinstance(option, str) or (isinstance(option, (list, tuple)) and all(isinstance(c, str) for c in option)):
+        cols = [option] if isinstance(option, str) else list(option)
+        coords = _coordinates(cols, data, row_mask, n)
+        proximity = {",".join(cols): coords}
+        grid, pairs = _spatial_bandwidths(coords)
+        nu0 = grid[len(grid) // 2]
+        kind = "coordinates"
+    else:
+        proximity = {"W": _weight_matrix(option, row_mask, n)}
+        nu0, grid, pairs, kind = None, (None,), None, "matrix"
+
+    # a control smoothed over itself (or its square over it) is a function of the unit's own value: skip
+    candidates = [(a, b) for b in proximity for a in smooth if not (kind == "learned" and a in (b, b + "^2"))]
+    screen = np.empty((n, len(candidates)))
+    for b in proximity:
+        cols = [j for j, (_, bb) in enumerate(candidates) if bb == b]
+        A = np.column_stack([smooth[candidates[j][0]] for j in cols])
+        screen[:, cols] = _compute(kind, proximity[b], A, nu0, pairs)
+    return InterferencePlan(kind=kind, top_k=int(top_k), smooth=smooth, outcome_only=outcome_only,
+                            proximity=proximity, nu0=nu0, grid=grid, candidates=candidates, screen=screen,
+                            pairs=pairs)
+
+
+def _coordinates(cols, data, row_mask, n) -> np.ndarray:
+    import pandas as pd
+
+    from .errors import closest_names
+
+    if not isinstance(data, pd.DataFrame):
+        raise PLCEError("interference=[column names] needs the model to be built from a DataFrame "
+                        "(plce.ols_ml or PLCE.from_formula); with arrays pass interference=W.")
+    for c in cols:
+        if c not in data.columns:
+            raise PLCEError(f"interference column '{c}' is not in the data{closest_names(c, data.columns)}.")
+    frame = data.loc[row_mask, cols] if row_mask is not None else data[cols]
+    try:
+        coords = frame.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise PLCEError(f"interference coordinates {cols} must be numeric.") from None
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        raise PLCEError(f"interference coordinates {cols} have {int(bad.sum())} missing or non-finite values in "
+                        "the rows used; drop or impute those rows first (units without a location cannot be "
+                        "placed among their neighbours).")
+    for j, c in enumerate(cols):
+        if np.ptp(coords[:, j]) == 0:
+            raise PLCEError(f"interference coordinate '{c}' is constant; it cannot tell near from far units.")
+    if len(coords) != n:
+        raise PLCEError("interference coordinates do not match the rows used; this is a bug, please report it.")
+    return coords
+
+
+def _spatial_bandwidths(coords: np.ndarray):
+    """Bandwidths from local to wide, and the KD-tree pairs for the widest.
+
+    The narrowest is the median squared distance to the 8th nearest unit; the grid doubles from there up to
+    the bandwidth whose truncation radius holds about :data:`MAX_NEIGHBOURS` units (the memory budget: the
+    pairs are stored, never an n x n matrix).
+    """
+    from scipy.spatial import cKDTree
+
+    from .kernels import SPATIAL_CUTOFF
+
+    n = len(coords)
+    tree = cKDTree(coords)
+    k = min(8, n - 1)
+    d, _ = tree.query(coords, k=k + 1)
+    d2 = d[:, -1] ** 2
+    lo = float(np.median(d2[d2 > 0])) if np.any(d2 > 0) else 1e-12
+    kmax = min(MAX_NEIGHBOURS, n - 1)
+    probe = coords[np.random.default_rng(0).permutation(n)[: min(n, 500)]]
+    dmax, _ = tree.query(probe, k=kmax + 1)
+    r2max = float(np.median(dmax[:, -1] ** 2))
+    hi = max(r2max / np.log(1.0 / SPATIAL_CUTOFF), lo)
+    grid = [lo]
+    while grid[-1] * 2 <= hi:
+        grid.append(grid[-1] * 2)
+    radius = np.sqrt(grid[-1] * np.log(1.0 / SPATIAL_CUTOFF))
+    return tuple(grid), spatial_neighbours(coords, radius)
+
+
+def _weight_matrix(W, row_mask, n) -> sparse.csr_matrix:
+    if not (sparse.issparse(W) or isinstance(W, np.ndarray)):
+        raise PLCEError(
+            f"interference must be True/False, 'learned', a list of coordinate columns, or an n x n weight matrix "
+            f"(scipy.sparse or numpy); got {type(W).__name__}.")
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise PLCEError(f"The interference weight matrix must be square (n x n); got shape {W.shape}.")
+    W = sparse.csr_matrix(W, dtype=float)
+    n_in = len(row_mask) if row_mask is not None else n
+    if W.shape[0] != n_in:
+        raise PLCEError(f"The interference weight matrix is {W.shape[0]} x {W.shape[1]} but the data have {n_in} "
+                        "rows; W must be indexed like the rows of data (before missing values are dropped).")
+    if row_mask is not None and not row_mask.all():
+        idx = np.flatnonzero(row_mask)
+        W = W[idx][:, idx]
+    if not np.all(np.isfinite(W.data)):
+        raise PLCEError("The interference weight matrix has missing or infinite entries.")
+    if (W.data < 0).any():
+        raise PLCEError("The interference weight matrix has negative weights; weights must be >= 0.")
+    W = W - sparse.diags(W.diagonal())
+    W.eliminate_zeros()
+    isolated = int(np.sum(np.asarray(W.sum(axis=1)).ravel() <= 0))
+    if isolated == n:
+        raise PLCEError("Every row of the interference weight matrix sums to 0 (off the diagonal): no unit has a "
+                        "neighbour.")
+    if isolated:
+        warn(f"{isolated} units have no neighbours in the interference weight matrix (rows summing to 0); their "
+             "neighbour averages are set to the sample mean of each variable.", PLCEWarning)
+    return W

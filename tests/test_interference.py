@@ -1,0 +1,96 @@
+"""Interference features: selection inside training folds, user proximity, bad input."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+import plce
+from plce import PLCEError
+from plce.errors import PLCEWarning
+from plce.interference import build_plan, feature_name
+
+
+def _df(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n), "lat": rng.uniform(size=n),
+                       "lon": rng.uniform(size=n)})
+    df["t"] = df.x1 + rng.normal(size=n)
+    df["y"] = df.t + df.x2 + rng.normal(size=n)
+    return df
+
+
+def test_feature_names_read_like_the_statistics():
+    assert feature_name("x1^2", "x3", 0.4, "learned") == "knn(x1² | x3, ν=0.4)"
+    assert feature_name("t", "W", None, "matrix") == "W·t"
+
+
+def test_selection_uses_training_units_only():
+    """Changing the held-out units' residuals must not change what a fold selects."""
+    df = _df()
+    X = df[["x1", "x2"]].to_numpy()
+    plan = build_plan(True, X_num=X, control_names=["x1", "x2"], t=df.t.to_numpy(), treatment_name="t")
+    rng = np.random.default_rng(1)
+    train = np.sort(rng.choice(len(df), 300, replace=False))
+    r_y, r_t = rng.normal(size=300), rng.normal(size=300)
+    kept = plan.select(train, r_y, r_t)
+    # the residuals are indexed by training position only; the plan never sees held-out outcomes,
+    # and the features of held-out units are built from covariates and treatments alone
+    assert kept and all(s.model in ("outcome", "treatment") for s in kept)
+    assert all(s.a != "t" for s in kept if s.model == "treatment")  # the treatment never smooths itself
+    again = plan.select(train, r_y, r_t)
+    assert [(s.a, s.b, s.nu) for s in kept] == [(s.a, s.b, s.nu) for s in again]
+
+
+def test_coordinates_errors():
+    df = _df()
+    f = "y ~ t | x1 + x2"
+    bad = df.copy()
+    bad.loc[3, "lat"] = np.nan
+    with pytest.raises(PLCEError, match="missing or non-finite"):
+        plce.ols_ml(f, data=bad, interference=["lat", "lon"], n_rep=1)
+    const = df.assign(lat=1.0)
+    with pytest.raises(PLCEError, match="'lat' is constant"):
+        plce.ols_ml(f, data=const, interference=["lat", "lon"], n_rep=1)
+    with pytest.raises(PLCEError, match="'latt' is not in the data"):
+        plce.ols_ml(f, data=df, interference=["latt", "lon"], n_rep=1)
+
+
+def test_weight_matrix_errors():
+    df = _df(n=100)
+    f = "y ~ t | x1 + x2"
+    with pytest.raises(PLCEError, match="must be square"):
+        plce.ols_ml(f, data=df, interference=np.ones((100, 99)), n_rep=1)
+    with pytest.raises(PLCEError, match="100 rows"):
+        plce.ols_ml(f, data=df, interference=sparse.eye(90, format="csr"), n_rep=1)
+    neg = sparse.random(100, 100, density=0.05, random_state=0, format="csr")
+    neg.data[0] = -1.0
+    with pytest.raises(PLCEError, match="negative"):
+        plce.ols_ml(f, data=df, interference=neg, n_rep=1)
+    with pytest.raises(PLCEError, match="no unit has a neighbour"):
+        plce.ols_ml(f, data=df, interference=sparse.eye(100, format="csr"), n_rep=1)
+    with pytest.raises(PLCEError, match="weight matrix"):
+        plce.ols_ml(f, data=df, interference=3.5, n_rep=1)
+
+
+def test_isolated_units_warn_and_get_the_mean():
+    df = _df(n=200)
+    W = sparse.lil_matrix((200, 200))
+    for i in range(190):
+        W[i, (i + 1) % 190] = 1.0
+    with pytest.warns(PLCEWarning, match="10 units have no neighbours"):
+        res = plce.ols_ml("y ~ t | x1 + x2", data=df, interference=W.tocsr(), n_rep=1, random_state=0)
+    assert np.isfinite(res.params.iloc[0])
+
+
+def test_weight_matrix_follows_dropped_rows():
+    df = _df(n=200)
+    df.loc[5, "x1"] = np.nan
+    W = sparse.random(200, 200, density=0.05, random_state=1, format="csr")
+    res = plce.ols_ml("y ~ t | x1 + x2", data=df, interference=W, n_rep=1, random_state=0)
+    assert res.nobs == 199
+
+
+def test_learned_needs_a_numeric_control():
+    df = _df(n=100).assign(d=lambda d: (d.x1 > 0).astype(float))
+    with pytest.raises(PLCEError, match="numeric"):
+        plce.ols_ml("y ~ t | d", data=df, interference=True, n_rep=1)
