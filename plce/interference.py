@@ -15,7 +15,7 @@ near units, leave-one-out (:mod:`plce.kernels`). Three kinds of proximity:
 Which features enter is decided *inside each training fold* (:meth:`InterferencePlan.select`):
 candidates are scored by |Spearman correlation| with the inner out-of-fold residuals of the outcome
 and treatment models fitted without interference (the held-out fold's outcomes are never seen); the
-``top_k`` best per model are kept and their bandwidth is chosen on :attr:`InterferencePlan.nu_grid`
+``top_k`` best per model are kept and their bandwidth is chosen on :attr:`InterferencePlan.grid`
 by the same score on the training units. Both nuisance models get the union of the two selections:
 the partialling-out is only consistent when the outcome and treatment models condition on the same
 variables (a neighbours'-treatment average in the outcome model alone would leave
@@ -23,7 +23,7 @@ E[t | x, psi] != m(x) in the final stage).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -40,6 +40,10 @@ DEFAULT_TOP_K = 10
 MAX_PROXIMITIES = 20
 #: user coordinates: the widest bandwidth keeps about this many neighbours per unit inside the truncation radius
 MAX_NEIGHBOURS = 400
+#: candidate features are scored on at most this many training units per fold (|Spearman| to about +-0.015)
+SCORE_ROWS = 5000
+#: memory budget of the precomputed candidate features
+MAX_BANK_BYTES = 4 * 2**30
 #: bandwidth grid, as multiples of the rule-of-thumb bandwidth
 NU_MULTIPLIERS = (1 / 16, 1 / 4, 1.0, 4.0, 16.0)
 
@@ -81,66 +85,63 @@ def _spearman_abs(F: np.ndarray, r: np.ndarray) -> np.ndarray:
 
 @dataclass
 class InterferencePlan:
-    """Candidates, their screening values and how to compute any feature for all units.
+    """Candidates and every candidate's feature at every bandwidth of the grid, for all units.
 
-    Built once per fit (:func:`build_plan`); :meth:`select` runs inside each fold task.
+    Built once per fit (:func:`build_plan`); :meth:`select` runs inside each fold task and only indexes
+    the bank. ``bank[:, c, g]`` is candidate ``c`` at ``grid[g]``.
     """
 
     kind: str  # "learned", "coordinates" or "matrix"
     top_k: int
-    smooth: dict  # name -> (n,) smoothed variable
     outcome_only: frozenset  # smoothed variables only the outcome model may select (the treatment)
-    proximity: dict  # name -> (n,) rank variable (learned) | (n, d) coordinates | csr W
-    nu0: float | None
     grid: tuple  # bandwidths tried for each kept feature ((None,) for a weight matrix)
     candidates: list  # [(a, b)]
-    screen: np.ndarray  # (n, n_candidates) features at nu0
-    pairs: object = None  # KD-tree neighbour pairs for coordinates (at the largest bandwidth)
-    _cache: dict = field(default_factory=dict, repr=False)
+    bank: np.ndarray  # (n, n_candidates, len(grid))
+    nu0: float | None = None
 
     @property
-    def nu_grid(self) -> tuple:
-        return self.grid
+    def nobs(self) -> int:
+        return self.bank.shape[0]
 
-    def feature(self, a: str, b: str, nu: float | None) -> np.ndarray:
-        """psi(a | b, nu) for every unit (cached)."""
-        key = (a, b, nu)
-        if key not in self._cache:
-            self._cache[key] = _compute(self.kind, self.proximity[b], self.smooth[a], nu, self.pairs)
-        return self._cache[key]
+    def select(self, train: np.ndarray, r_y: np.ndarray, r_t: np.ndarray | None,
+               rng: np.random.Generator | None = None) -> list[Selected]:
+        """Features kept for one fold: top ``top_k`` per residual, bandwidth by the same score, deduplicated.
 
-    def select(self, train: np.ndarray, r_y: np.ndarray, r_t: np.ndarray | None) -> list[Selected]:
-        """Features kept for one fold: top ``top_k`` per residual, bandwidth by the same score, deduplicated."""
+        Scores use the training units only (at most :data:`SCORE_ROWS` of them, drawn by ``rng``).
+        """
+        pos = np.arange(len(train))
+        if len(train) > SCORE_ROWS:
+            rng = rng if rng is not None else np.random.default_rng(0)
+            pos = np.sort(rng.choice(len(train), SCORE_ROWS, replace=False))
+        rows = train[pos]
+        g0 = self.grid.index(self.nu0) if self.nu0 in self.grid else 0
         kept: list[Selected] = []
         seen = set()
         for model, r in (("outcome", r_y), ("treatment", r_t)):
             if r is None:
                 continue
+            r = np.asarray(r)[pos]
             ok = [c for c, (a, _) in enumerate(self.candidates) if model == "outcome" or a not in self.outcome_only]
-            scores = _spearman_abs(self.screen[train][:, ok], r)
-            order = np.argsort(-scores, kind="stable")[: self.top_k]
-            for j in order:
+            scores = _spearman_abs(self.bank[rows][:, ok, g0], r)
+            for j in np.argsort(-scores, kind="stable")[: self.top_k]:
                 if scores[j] <= 0:
                     continue
-                a, b = self.candidates[ok[j]]
-                grid = self.nu_grid
-                if len(grid) > 1:
-                    cols = np.column_stack([self.feature(a, b, nu)[train] for nu in grid])
-                    s = _spearman_abs(cols, r)
-                    best = int(np.argmax(s))
-                    nu, score = grid[best], float(s[best])
-                else:
-                    nu, score = grid[0], float(scores[j])
-                if (a, b, nu) in seen:
+                c = ok[j]
+                s = _spearman_abs(self.bank[rows, c, :], r) if len(self.grid) > 1 else scores[[j]]
+                g = int(np.argmax(s))
+                if (c, g) in seen:
                     continue
-                seen.add((a, b, nu))
-                kept.append(Selected(a=a, b=b, nu=nu, model=model, score=score))
+                seen.add((c, g))
+                a, b = self.candidates[c]
+                kept.append(Selected(a=a, b=b, nu=self.grid[g], model=model, score=float(s[g])))
         return kept
 
     def matrix(self, kept: list[Selected]) -> np.ndarray:
+        """The kept features for all units, one column each."""
         if not kept:
-            return np.empty((len(self.screen), 0))
-        return np.column_stack([self.feature(s.a, s.b, s.nu) for s in kept])
+            return np.empty((self.nobs, 0))
+        idx = {ab: c for c, ab in enumerate(self.candidates)}
+        return np.column_stack([self.bank[:, idx[(s.a, s.b)], self.grid.index(s.nu)] for s in kept])
 
     def indices(self, kept: list[Selected], train: np.ndarray, r_y: np.ndarray, r_t: np.ndarray) -> np.ndarray:
         """One column per model: the least-squares fit of its inner residual on the features it selected."""
@@ -153,15 +154,10 @@ class InterferencePlan:
             Z = np.column_stack([np.ones(len(train)), F[train]])
             beta, *_ = np.linalg.lstsq(Z, r, rcond=None)
             cols.append(F @ beta[1:])
-        return np.column_stack(cols) if cols else np.empty((len(self.screen), 0))
+        return np.column_stack(cols) if cols else np.empty((self.nobs, 0))
 
     def name(self, s: Selected) -> str:
         return feature_name(s.a, s.b, s.nu, self.kind)
-
-    def for_workers(self) -> "InterferencePlan":
-        """A copy without the feature cache (what is sent to parallel workers)."""
-        return InterferencePlan(self.kind, self.top_k, self.smooth, self.outcome_only, self.proximity, self.nu0,
-                                self.grid, self.candidates, self.screen, self.pairs)
 
 
 def _compute(kind, prox, a, nu, pairs) -> np.ndarray:
@@ -223,14 +219,20 @@ def build_plan(option, *, X_num: np.ndarray, control_names: list[str], t: np.nda
 
     # a control smoothed over itself (or its square over it) is a function of the unit's own value: skip
     candidates = [(a, b) for b in proximity for a in smooth if not (kind == "learned" and a in (b, b + "^2"))]
-    screen = np.empty((n, len(candidates)))
+    size = n * len(candidates) * len(grid) * 8
+    if size > MAX_BANK_BYTES:
+        raise PLCEError(
+            f"The interference candidates need {size / 2**30:.1f} GiB ({len(candidates)} candidates x "
+            f"{len(grid)} bandwidths x {n} units); use fewer controls, coordinates (interference=[...]) or a "
+            "weight matrix.")
+    bank = np.empty((n, len(candidates), len(grid)))
     for b in proximity:
         cols = [j for j, (_, bb) in enumerate(candidates) if bb == b]
         A = np.column_stack([smooth[candidates[j][0]] for j in cols])
-        screen[:, cols] = _compute(kind, proximity[b], A, nu0, pairs)
-    return InterferencePlan(kind=kind, top_k=int(top_k), smooth=smooth, outcome_only=outcome_only,
-                            proximity=proximity, nu0=nu0, grid=grid, candidates=candidates, screen=screen,
-                            pairs=pairs)
+        for g, nu in enumerate(grid):
+            bank[:, cols, g] = _compute(kind, proximity[b], A, nu, pairs)
+    return InterferencePlan(kind=kind, top_k=int(top_k), outcome_only=outcome_only, grid=tuple(grid),
+                            candidates=candidates, bank=bank, nu0=nu0)
 
 
 def _coordinates(cols, data, row_mask, n) -> np.ndarray:

@@ -98,7 +98,7 @@ def _interference_fold(inter, learner_y, learner_t, seeds, Xy, Xt, y, t, train, 
     rng = np.random.default_rng(int(s[0]))
     r_y = _inner(learner_y, int(s[1]), Xy, y, train, re, rng, inner_folds)
     r_t = _inner(learner_t, int(s[2]), Xt, t, train, re, np.random.default_rng(int(s[0])), inner_folds)
-    kept = plan_i.select(train, r_y, r_t)
+    kept = plan_i.select(train, r_y, r_t, rng=np.random.default_rng(int(s[0]) + 1))
     return kept, plan_i.indices(kept, train, r_y, r_t)
 
 
@@ -210,7 +210,7 @@ def fit_nuisances(
     func = partial(
         _fold_task, y=y, T=T, X_frame=X_frame, X_num=X_num, learner_y=learner_y, learner_t=learner_t, plan=plan,
         re=re, variance=variance,
-        inter=None if interference is None else (interference.for_workers(), 2),
+        inter=None if interference is None else (interference, 2),
     )
     tasks = [(r, k) for r in range(plan.n_rep) for k in range(plan.n_folds)]
     out = run_tasks(func, tasks, n_jobs=n_jobs, progress=progress, desc="cross-fitting")
