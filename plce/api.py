@@ -19,6 +19,8 @@ from .variance import VARIANCE_METHODS, is_binary, stabilized_weights, weight_di
 __all__ = ["PLCE", "ols_ml"]
 
 DEFAULT_N_REP = 3
+#: at most this many control columns enter the final stage under linear_controls="auto"
+LINEAR_CONTROLS_MAX = 50
 #: from this many rows on, n_jobs=None means all cores
 AUTO_PARALLEL_N = 20_000
 
@@ -174,11 +176,14 @@ class PLCE:
             s^2 is floored at this fraction of its mean, so no unit's weight exceeds 1/floor times the mean.
         inner_folds : int, default 2
             Inner split of the training folds for the variance model's residuals.
-        linear_controls : bool or "auto", default "auto"
-            Also put the controls themselves (numeric columns and dummies) linearly into the final stage,
-            next to l_hat and m_hat. The final stage is then at least as well adjusted as OLS with the same
-            controls, which matters in experiments and small samples where the learners' predictions are
-            noisy. ``"auto"`` does so when the controls expand to at most ``min(50, n/20)`` columns.
+        linear_controls : bool, "auto" or "quadratic", default "auto"
+            Also put the controls into the final stage as regressors, next to l_hat and m_hat. ``True``: the
+            controls (numeric columns and dummies); ``"quadratic"``: also the squares of the non-binary ones
+            and all pairwise products. The final stage is then at least as well adjusted as OLS with the same
+            terms, and the learners' smooth errors that a quadratic absorbs (trees underfit curvature in
+            the tails, and in the outcome and treatment models alike) no longer bias theta. ``"auto"`` uses
+            the quadratic terms when they number at most ``min(50, n/20)``, else the plain controls when
+            those do, else none.
         interference : bool, "learned", list of str, or (n, n) matrix, default False
             Adjust for interference between units by adding neighbour averages to the learners' features
             (:mod:`plce.interference`): ``True``/``"learned"`` uses each numeric control as a proximity
@@ -292,7 +297,7 @@ class PLCE:
                                         "with a non-binary treatment.")
                     weights[r], f = stabilized_weights(s2, weight_floor)
                     floored.append(f)
-            lin = _linear_columns(design, linear_controls) if final == "feasible" else None
+            lin = _linear_columns(design, linear_controls)[0] if final == "feasible" else None
             finals = [
                 fit_final(design.y, design.T, nuis.ell[r], nuis.m[r], form=final, cov_type=cov,
                           clusters=clusters, extra=_stack(nuis.extra_columns(r), lin), absorb=absorb,
@@ -319,7 +324,7 @@ class PLCE:
             n_clusters=n_clusters,
             re_final=re_final if d.groups else None,
             weighting=vmethod if het else None,
-            linear_controls=_linear_columns(d, linear_controls) is not None and final == "feasible",
+            linear_controls=_linear_columns(d, linear_controls)[1] if final == "feasible" else "none",
             weight_floor=weight_floor,
             grouped_folds=grouped_folds,
             interference=inter_plan.kind if inter_plan is not None else None,
@@ -356,16 +361,33 @@ def _warn_zero_re_variance(res: PLCEResults) -> None:
             warn_zero_variance(factor, model)
 
 
-def _linear_columns(design, option) -> np.ndarray | None:
-    """The controls as final-stage columns, when asked (or, for "auto", when there are few of them)."""
-    if option not in (True, False, "auto"):
-        raise PLCEError(f"linear_controls must be True, False or 'auto'; got {option!r}.")
+def _linear_columns(design, option) -> tuple[np.ndarray | None, str]:
+    """The controls as final-stage columns, and which form ("none", "linear", "quadratic")."""
+    if option not in (True, False, "auto", "quadratic"):
+        raise PLCEError(f"linear_controls must be True, False, 'auto' or 'quadratic'; got {option!r}.")
     if option is False or design.X.shape[1] == 0:
-        return None
+        return None, "none"
     X = design.numeric_X()
-    if option == "auto" and X.shape[1] > min(50, design.nobs / 20):
-        return None
-    return X
+    limit = min(LINEAR_CONTROLS_MAX, design.nobs / 20)
+    if option == "quadratic" or option == "auto":
+        Q = np.column_stack([X, quadratic_terms(X)])
+        if option == "quadratic" or Q.shape[1] <= limit:
+            return Q, "quadratic"
+    if option == "auto" and X.shape[1] > limit:
+        return None, "none"
+    return X, "linear"
+
+
+def quadratic_terms(X: np.ndarray) -> np.ndarray:
+    """Squares of the non-binary columns and products of every pair of columns (binary x binary included)."""
+    p = X.shape[1]
+    nonbin = [j for j in range(p) if len(np.unique(X[:, j])) > 2]
+    X = X.copy()
+    # centred and scaled first: the same span (with the intercept and X), better conditioned
+    X[:, nonbin] = (X[:, nonbin] - X[:, nonbin].mean(0)) / X[:, nonbin].std(0)
+    cols = [X[:, j] ** 2 for j in nonbin]
+    cols += [X[:, i] * X[:, j] for i in range(p) for j in range(i + 1, p)]
+    return np.column_stack(cols) if cols else np.empty((len(X), 0))
 
 
 def _stack(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:

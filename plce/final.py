@@ -98,7 +98,9 @@ def wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None):
     """Weighted least squares by QR; returns (beta, residuals, bread=(Z'WZ)^-1)."""
     sw = np.ones(len(y)) if w is None else np.sqrt(w)
     Zw = Z * sw[:, None]
-    q, rmat = np.linalg.qr(Zw)
+    scale = np.linalg.norm(Zw, axis=0)  # equilibrate: the collinearity check must not depend on units
+    scale = np.where(scale > 0, scale, 1.0)
+    q, rmat = np.linalg.qr(Zw / scale)
     d = np.abs(np.diag(rmat))
     if d.size == 0 or d.min() <= 1e-10 * max(d.max(), 1e-300):
         raise PLCEError(
@@ -106,8 +108,8 @@ def wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None):
             "combination of the others). Typically the treatment is a deterministic function of the "
             "controls, or a learner predicts a constant; check the treatment and the learners."
         )
-    beta = np.linalg.solve(rmat, q.T @ (y * sw))
-    rinv = np.linalg.solve(rmat, np.eye(rmat.shape[0]))
+    beta = np.linalg.solve(rmat, q.T @ (y * sw)) / scale
+    rinv = np.linalg.solve(rmat, np.eye(rmat.shape[0])) / scale[:, None]
     bread = rinv @ rinv.T
     return beta, y - Z @ beta, bread
 

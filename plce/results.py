@@ -31,7 +31,7 @@ class FitInfo:
     re_final: str | None = None
     weighting: str | None = None
     weight_floor: float = 0.05
-    linear_controls: bool = False
+    linear_controls: str = "none"  # "none", "linear" or "quadratic"
     interference: str | None = None  # "learned", "coordinates" or "matrix"
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -340,8 +340,11 @@ class PLCEResults:
     def _estimand_note(self) -> str:
         i = self.info
         stage = (" Final stage: the partialling-out regression of DoubleML's PLR." if i.final == "residual"
-                 else " Final stage: y on [1, t, l_hat(x), m_hat(x)" + (", x" if i.linear_controls else "")
-                 + "] (the talk's feasible model" + (" plus the controls linearly" if i.linear_controls else "")
+                 else " Final stage: y on [1, t, l_hat(x), m_hat(x)"
+                 + {"none": "", "linear": ", x", "quadratic": ", x, x^2, x_j x_k"}[i.linear_controls]
+                 + "] (the talk's feasible model" + {"none": "", "linear": " plus the controls linearly",
+                                                      "quadratic": " plus the controls, their squares and pairwise "
+                                                                   "products"}[i.linear_controls]
                  + ").")
         if i.weighting is None:
             return ("Estimand: the variance-weighted average effect E[s2(x) theta(x)] / E[s2(x)] "

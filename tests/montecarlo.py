@@ -10,7 +10,10 @@ def _one(seed: int, setting: str, n: int, formula: str, fit_kwargs: dict, data_k
 
     import plce
 
-    df, theta = plce.datasets.make_simdata(setting, n=n, random_state=seed, **data_kwargs)
+    if setting == "spatial":
+        df, theta = plce.datasets.make_spatial(n, random_state=seed, **data_kwargs)
+    else:
+        df, theta = plce.datasets.make_simdata(setting, n=n, random_state=seed, **data_kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = plce.ols_ml(formula, data=df, random_state=seed, **fit_kwargs)
