@@ -39,6 +39,7 @@ def make_simdata(
     rho: float = 0.5,
     group_size: int = 20,
     het_sd: str = "r",
+    unbalanced: bool = False,
 ):
     """Simulate one data set from the talk's designs.
 
@@ -59,6 +60,9 @@ def make_simdata(
     het_sd : {"r", "talk"}
         Treatment-noise SD in the heterogeneous settings: ``"r"`` is the R
         generator's |1 + x1|/sqrt(2); ``"talk"`` is sqrt((x1^2 + 1)/2).
+    unbalanced : bool
+        Groups of unequal size instead of ``group_size``: sizes drawn log-uniformly from 2 to 200
+        (the last group takes the remainder, at least 2).
 
     Returns
     -------
@@ -95,7 +99,16 @@ def make_simdata(
     X = (X - X.mean(0)) / X.std(0, ddof=1)
     X = X / np.sqrt((X**2).mean(0))
     x1 = X[:, 0]
-    groups = np.ceil((rng.permutation(n) + 1) / group_size).astype(int)
+    if unbalanced:
+        sizes = []
+        while sum(sizes) < n:
+            sizes.append(int(np.exp(rng.uniform(np.log(2), np.log(201)))))
+        sizes[-1] -= sum(sizes) - n
+        if sizes[-1] < 2:
+            sizes[-2] += sizes.pop()
+        groups = np.repeat(np.arange(1, len(sizes) + 1), sizes)[rng.permutation(n)]
+    else:
+        groups = np.ceil((rng.permutation(n) + 1) / group_size).astype(int)
     r_g = rng.normal(size=groups.max() + 1)
     r = r_g[groups] if re else np.zeros(n)
     if het:
