@@ -235,7 +235,9 @@ def fit_nuisances(
             for model, (sig2, sig2b) in models:
                 for name, v in zip(names, sig2b):
                     var_rows.append((r, k, model, name, v, sig2))
-    re_var = pd.DataFrame(var_rows, columns=["rep", "fold", "model", "factor", "sigma2_b", "sigma2"]) if has_re else None
+    re_var = None
+    if has_re:
+        re_var = pd.DataFrame(var_rows, columns=["rep", "fold", "model", "factor", "sigma2_b", "sigma2"])
     metrics = _metrics(design, ell, m)
     if s2 is not None:
         sq = (T[:, 0][None, :] - m[:, :, 0]) ** 2

@@ -154,7 +154,7 @@ def backfit(learner, X_learn, y: np.ndarray, codes: list[np.ndarray], F: np.ndar
         fhat = predict_fn(est, X_learn)
         change = 0.0
         for k, c in enumerate(codes):
-            others = sum((b[l][codes[l]] for l in range(len(codes)) if l != k), np.zeros(n))
+            others = sum((b[j][codes[j]] for j in range(len(codes)) if j != k), np.zeros(n))
             r = y - fhat - others
             sigma2, s2b[k], beta = reml_random_intercept(r, c, F)
             new = _blup(r - F @ beta, c, Gs[k], sigma2, s2b[k])

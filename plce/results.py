@@ -213,8 +213,8 @@ class PLCEResults:
         top = ", ".join(f"{feature_name(r.smoothed, r.proximity, r.nu, kind)} [{r.model[0]}, {100 * r.share:.0f}%]"
                         for r in tab.head(6).itertuples())
         return (f"Interference: neighbour averages over {what}, selected within each training fold by |Spearman "
-                f"corr| with inner residuals ({len(tab)} distinct features over all folds; most kept: {top}). Each model's kept "
-                "features enter both learners as one least-squares index. See res.interference.")
+                f"corr| with inner residuals ({len(tab)} distinct features over all folds; most kept: {top}). "
+                "Each model's kept features enter both learners as one least-squares index. See res.interference.")
 
     @property
     def folds(self) -> np.ndarray:
