@@ -190,7 +190,8 @@ class PLCE:
             (the talk's learned interference); ``["lat", "lon"]`` a Gaussian kernel on those columns of
             ``data``; a scipy sparse (or numpy) n x n matrix over the rows of ``data`` gives the weights
             (networks); ``False`` turns it off. Features and bandwidths are selected inside each training
-            fold; the summary lists them.
+            fold; the summary lists them. With several treatments, the first one's neighbour average is the
+            treatment candidate.
         interference_top_k : int, default 10
             Interference features kept per nuisance model and fold.
 
@@ -266,7 +267,10 @@ class PLCE:
         if het:
             stabilized_weights(np.ones(2), weight_floor)  # validates the floor early
 
-        use_inter = interference is not False and interference is not None and external_predictions is None
+        use_inter = interference is not False and interference is not None
+        if use_inter and external_predictions is not None:
+            raise PLCEError("interference changes the learners' features, so it cannot be combined with "
+                            "external_predictions; build the neighbour averages into your own predictions instead.")
 
         def interference_plan(design):
             return _interference_plan(design, interference, self._data, interference_top_k) if use_inter else None

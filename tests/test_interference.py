@@ -129,3 +129,10 @@ def test_interference_off_by_default_and_false_is_off():
     assert a.interference is None and a.params.iloc[0] == b.params.iloc[0]
     with pytest.raises(PLCEError, match="interference_top_k"):
         plce.ols_ml("y ~ t | x1 + x2", data=df, n_rep=1, interference=True, interference_top_k=0)
+
+
+def test_interference_with_external_predictions_is_refused():
+    df = _df(n=100)
+    preds = {"ell": np.zeros((1, 100)), "m": np.zeros((1, 100, 1))}
+    with pytest.raises(PLCEError, match="external_predictions"):
+        plce.ols_ml("y ~ t | x1 + x2", data=df, n_rep=1, interference=True, external_predictions=preds)
