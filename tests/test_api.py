@@ -42,6 +42,15 @@ def test_linear_learner_equals_handwritten_crossfit(small_df):
     ref = sm.OLS(y, np.column_stack([Z, X])).fit(cov_type="HC3")
     assert_allclose(r.params["t"], ref.params[1], rtol=1e-10)
     assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-10)
+    # quadratic: OLS on [1, t, l_hat, m_hat, x1, x2, x1^2, x2^2, x1 x2] (plce centres and scales first: same span)
+    Q = np.column_stack([Z, X, X[:, 0] ** 2, X[:, 1] ** 2, X[:, 0] * X[:, 1]])
+    for option in ["quadratic", "auto"]:
+        r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=7,
+                        cov_type="HC1", heteroskedasticity=False, linear_controls=option)
+        ref = sm.OLS(y, Q).fit(cov_type="HC1")
+        assert_allclose(r.params["t"], ref.params[1], rtol=1e-9)
+        assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-9)
+        assert r.info.linear_controls == "quadratic"
     r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, cluster="cl", learner=LinearRegression(), n_rep=1,
                     random_state=7, heteroskedasticity=False, linear_controls=False)
     ref = sm.OLS(y, Z).fit(cov_type="cluster", cov_kwds={"groups": small_df["cl"].to_numpy()})

@@ -136,3 +136,30 @@ def test_interference_with_external_predictions_is_refused():
     preds = {"ell": np.zeros((1, 100)), "m": np.zeros((1, 100, 1))}
     with pytest.raises(PLCEError, match="external_predictions"):
         plce.ols_ml("y ~ t | x1 + x2", data=df, n_rep=1, interference=True, external_predictions=preds)
+
+
+def test_spearman_score_matches_scipy():
+    from scipy.stats import spearmanr
+
+    from plce.interference import _spearman_abs
+
+    rng = np.random.default_rng(3)
+    r = rng.normal(size=500)
+    F = np.column_stack([r + rng.normal(size=500), np.round(rng.normal(size=500), 1), -r**3, np.ones(500)])
+    got = _spearman_abs(F, r)
+    ref = [abs(spearmanr(F[:, j], r).statistic) for j in range(3)] + [0.0]
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-15)
+
+
+def test_index_is_the_least_squares_fit_on_training_units():
+    df = _df()
+    X = df[["x1", "x2"]].to_numpy()
+    plan = build_plan(True, X_num=X, control_names=["x1", "x2"], t=df.t.to_numpy(), treatment_name="t")
+    rng = np.random.default_rng(2)
+    train = np.sort(rng.choice(len(df), 300, replace=False))
+    r_y, r_t = rng.normal(size=300), rng.normal(size=300)
+    kept = plan.select(train, r_y, r_t)
+    idx = plan.indices(kept, train, r_y, r_t)
+    Fy = plan.matrix([s for s in kept if s.model == "outcome"])
+    beta = np.linalg.lstsq(np.column_stack([np.ones(300), Fy[train]]), r_y, rcond=None)[0]
+    np.testing.assert_allclose(idx[:, 0], Fy @ beta[1:], rtol=1e-10, atol=1e-12)
