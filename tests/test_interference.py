@@ -24,21 +24,32 @@ def test_feature_names_read_like_the_statistics():
     assert feature_name("t", "W", None, "matrix") == "W·t"
 
 
-def test_selection_uses_training_units_only():
-    """Changing the held-out units' residuals must not change what a fold selects."""
+def _plan_and_residuals(seed):
     df = _df()
     X = df[["x1", "x2"]].to_numpy()
     plan = build_plan(True, X_num=X, control_names=["x1", "x2"], t=df.t.to_numpy(), treatment_name="t")
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     train = np.sort(rng.choice(len(df), 300, replace=False))
-    r_y, r_t = rng.normal(size=300), rng.normal(size=300)
-    kept = plan.select(train, r_y, r_t)
-    # the residuals are indexed by training position only; the plan never sees held-out outcomes,
-    # and the features of held-out units are built from covariates and treatments alone
-    assert kept and all(s.model in ("outcome", "treatment") for s in kept)
+    return df, X, plan, train, rng.normal(size=300), rng.normal(size=300)
+
+
+def test_selection_never_sees_held_out_outcomes():
+    """Changing the held-out units' outcomes must not change what a fold selects or the index it builds."""
+    from sklearn.linear_model import LinearRegression
+
+    from plce.nuisance import _interference_fold
+
+    df, X, plan, train, _, _ = _plan_and_residuals(1)
+    test = np.setdiff1d(np.arange(len(df)), train)
+    y = df.y.to_numpy().copy()
+    seeds = np.arange(8)
+    args = (LinearRegression(), LinearRegression(), seeds, X, X)
+    kept, F = _interference_fold((plan, 2), *args, y, df.t.to_numpy(), train, None)
+    y[test] = 1e3 * np.random.default_rng(9).normal(size=len(test))
+    kept2, F2 = _interference_fold((plan, 2), *args, y, df.t.to_numpy(), train, None)
+    assert kept and kept == kept2
+    np.testing.assert_array_equal(F, F2)
     assert all(s.a != "t" for s in kept if s.model == "treatment")  # the treatment never smooths itself
-    again = plan.select(train, r_y, r_t)
-    assert [(s.a, s.b, s.nu) for s in kept] == [(s.a, s.b, s.nu) for s in again]
 
 
 def test_coordinates_errors():
@@ -152,12 +163,7 @@ def test_spearman_score_matches_scipy():
 
 
 def test_index_is_the_least_squares_fit_on_training_units():
-    df = _df()
-    X = df[["x1", "x2"]].to_numpy()
-    plan = build_plan(True, X_num=X, control_names=["x1", "x2"], t=df.t.to_numpy(), treatment_name="t")
-    rng = np.random.default_rng(2)
-    train = np.sort(rng.choice(len(df), 300, replace=False))
-    r_y, r_t = rng.normal(size=300), rng.normal(size=300)
+    _, _, plan, train, r_y, r_t = _plan_and_residuals(2)
     kept = plan.select(train, r_y, r_t)
     idx = plan.indices(kept, train, r_y, r_t)
     Fy = plan.matrix([s for s in kept if s.model == "outcome"])
