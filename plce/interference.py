@@ -16,10 +16,11 @@ Which features enter is decided *inside each training fold* (:meth:`Interference
 candidates are scored by |Spearman correlation| with the inner out-of-fold residuals of the outcome
 and treatment models fitted without interference (the held-out fold's outcomes are never seen); the
 ``top_k`` best per model are kept and their bandwidth is chosen on :attr:`InterferencePlan.grid`
-by the same score on the training units. Both nuisance models get the union of the two selections:
+by the same score on the training units. Each model's kept features are combined into one
+least-squares index (:meth:`InterferencePlan.indices`) and both nuisance learners get both indices:
 the partialling-out is only consistent when the outcome and treatment models condition on the same
 variables (a neighbours'-treatment average in the outcome model alone would leave
-E[t | x, psi] != m(x) in the final stage).
+E[t | x, psi] != m(x) in the final stage). The treatment-variance model gets neither.
 """
 from __future__ import annotations
 
