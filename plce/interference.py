@@ -246,7 +246,8 @@ def _coordinates(cols, data, row_mask, n) -> np.ndarray:
                         "(plce.ols_ml or PLCE.from_formula); with arrays pass interference=W.")
     for c in cols:
         if c not in data.columns:
-            raise PLCEError(f"interference column '{c}' is not in the data{closest_names(c, data.columns)}.")
+            raise PLCEError(f"interference column '{c}' is not in the data{closest_names(c, data.columns)} "
+                            "(interference takes True/'learned', coordinate column names, or a weight matrix).")
     frame = data.loc[row_mask, cols] if row_mask is not None else data[cols]
     try:
         coords = frame.to_numpy(dtype=float)
