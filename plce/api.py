@@ -111,6 +111,7 @@ class PLCE:
         linear_controls: bool | str = "auto",
         interference=False,
         interference_top_k: int = 10,
+        effect_interactions: bool | str = "auto",
     ) -> PLCEResults:
         """Estimate theta.
 
@@ -194,6 +195,14 @@ class PLCE:
             treatment candidate.
         interference_top_k : int, default 10
             Interference features kept per nuisance model and fold.
+        effect_interactions : bool or "auto", default "auto"
+            Let the effect vary with the final stage's control terms (those of ``linear_controls``): the final
+            stage also gets (t - m_hat) times each centred term, and theta is the coefficient on t, which is then
+            the sample average of the fitted effects theta(x_i); its SE adds their spread over the units. With
+            the 1/s^2 weights this is doubly robust for E[theta(x)]: right if the weights are, or if theta(x) is
+            linear in the terms (e.g. a quadratic in the controls). ``"auto"``: on with
+            ``heteroskedasticity=True`` and control terms in the final stage, off otherwise (so
+            ``heteroskedasticity=False`` keeps the classic partially linear estimand).
 
         Returns
         -------
@@ -266,6 +275,12 @@ class PLCE:
         variance_cfg = (learner_v, int(inner_folds)) if learner_v is not None else None
         if het:
             stabilized_weights(np.ones(2), weight_floor)  # validates the floor early
+        if effect_interactions not in (True, False, "auto"):
+            raise PLCEError(f"effect_interactions must be True, False or 'auto'; got {effect_interactions!r}.")
+        if effect_interactions is True and final != "feasible":
+            raise PLCEError("effect_interactions=True needs final='feasible' (the control terms it interacts "
+                            "with are final-stage columns of the feasible model).")
+        interact = het if effect_interactions == "auto" else effect_interactions
 
         use_inter = interference is not False and interference is not None
         if use_inter and external_predictions is not None:
@@ -305,11 +320,14 @@ class PLCE:
             finals = [
                 fit_final(design.y, design.T, nuis.ell[r], nuis.m[r], form=final, cov_type=cov,
                           clusters=clusters, extra=_stack(nuis.extra_columns(r), lin), absorb=absorb,
-                          weights=weights[r])
+                          weights=weights[r], modifiers=lin if interact else None)
                 for r in range(plan.n_rep)
             ]
             return nuis, finals, weights, floored
 
+
+        def info_lin(design):
+            return _linear_columns(design, linear_controls)[1] if final == "feasible" else "none"
 
         nuis, finals, weights, floored = estimate(d)
         wdiag = weight_diagnostics(weights, floored, vmethod) if het else None
@@ -328,10 +346,11 @@ class PLCE:
             n_clusters=n_clusters,
             re_final=re_final if d.groups else None,
             weighting=vmethod if het else None,
-            linear_controls=_linear_columns(d, linear_controls)[1] if final == "feasible" else "none",
+            linear_controls=info_lin(d),
             weight_floor=weight_floor,
             grouped_folds=grouped_folds,
             interference=inter_plan.kind if inter_plan is not None else None,
+            effect_interactions=bool(interact and final == "feasible" and info_lin(d) != "none"),
         )
         res = PLCEResults(
             design=d, nuisances=nuis, finals=finals, theta=theta, cov=V, info=info, use_t=use_t, cov_classical=Vc,

@@ -115,10 +115,8 @@ def wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None):
 
 
 def _cluster_meat(scores: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, int]:
-    uniq, inv = np.unique(codes, return_inverse=True)
-    sums = np.zeros((len(uniq), scores.shape[1]))
-    np.add.at(sums, inv, scores)
-    return sums.T @ sums, len(uniq)
+    sums = _cluster_sums(scores, codes)
+    return sums.T @ sums, len(sums)
 
 
 def sandwich(
@@ -172,9 +170,10 @@ class FinalFit:
     cov: np.ndarray  # (k, k) under the requested cov_type
     cov_classical: np.ndarray  # (k, k) nonrobust, for sensitivity analysis
     df_resid: int
-    treat_resid: np.ndarray  # (n, k) partialled-out treatment (FWL residual)
+    treat_resid: np.ndarray  # (n, k) partialled-out treatment (FWL residual, before any interactions)
     n_params: int
     ssr: float  # (weighted) sum of squared residuals of the final regression
+    cate: np.ndarray | None = None  # (n, k) fitted theta(x_i) when the final stage has effect interactions
 
 
 def fit_final(
@@ -189,6 +188,7 @@ def fit_final(
     clusters: np.ndarray | None = None,
     extra: np.ndarray | None = None,
     absorb: np.ndarray | None = None,
+    modifiers: np.ndarray | None = None,
 ) -> FinalFit:
     """Run the final-stage regression of one repetition.
 
@@ -196,9 +196,24 @@ def fit_final(
     regressors are demeaned (with the weights) within groups and the intercept is dropped. The residual
     df then subtracts the number of groups; the HC and cluster small-sample factors count only the
     non-absorbed regressors, as Stata's ``areg``/``xtreg, fe`` do with nested clusters.
+
+    ``modifiers`` (n, q) makes the effect linear in them: the regressors get the interactions
+    (t_j - m_j) * (q_l - mean(q_l)), so theta(x) = theta_j + sum_l beta_jl (q_l(x) - mean q_l) and the
+    coefficient on t_j is the *sample average* of the fitted theta(x) (Lin 2013's interacted regression,
+    with the treatment residualized as in the R-learner). Its covariance then gets the sampling variance
+    of that average over the units, var(theta_hat(x_i)) / n (cluster sums with clusters), so that it
+    estimates the population average effect.
     """
-    resp, Z, j0 = final_regressors(y, T, ell, m, form=form, extra=extra)
     k = T.shape[1]
+    inter = None
+    if modifiers is not None and modifiers.size:
+        Q = modifiers.reshape(len(y), -1)
+        Q = Q - Q.mean(0)
+        V_t = T - m.reshape(T.shape)
+        inter = np.column_stack([V_t[:, [j]] * Q for j in range(k)])
+        n_extra0 = 0 if extra is None or not extra.size else extra.reshape(len(y), -1).shape[1]
+        extra = inter if n_extra0 == 0 else np.column_stack([extra.reshape(len(y), -1), inter])
+    resp, Z, j0 = final_regressors(y, T, ell, m, form=form, extra=extra)
     n_absorbed = 0
     if absorb is not None:
         if form != "feasible":
@@ -206,9 +221,17 @@ def fit_final(
         resp, Z = _within(resp, absorb, weights), _within(Z[:, 1:], absorb, weights)
         j0 = 0
         n_absorbed = int(len(np.unique(absorb)))
+    # which columns of Z are effect interactions, as (treatment j, modifier l); -1 for the rest
+    if form == "residual" and inter is not None:
+        Z = np.column_stack([Z, inter])  # the residual form takes no other extra columns
+    owner = np.full((Z.shape[1], 2), -1)
+    if inter is not None:
+        q = Q.shape[1]
+        owner[Z.shape[1] - inter.shape[1]:] = np.column_stack([np.repeat(np.arange(k), q), np.tile(np.arange(q), k)])
     if extra is not None and extra.size and form == "feasible":
         n_extra = extra.reshape(len(y), -1).shape[1]
-        Z = np.delete(Z, _redundant(Z, n_extra, weights), axis=1)
+        drop = _redundant(Z, n_extra, weights)
+        Z, owner = np.delete(Z, drop, axis=1), np.delete(owner, drop, axis=0)
     n, p = Z.shape
     if n - p - n_absorbed < 1:
         raise PLCEError(f"The final stage has {p + n_absorbed} parameters but only {n} rows.")
@@ -216,8 +239,14 @@ def fit_final(
     sl = slice(j0, j0 + k)
     V = sandwich(Z, resid, bread, cov_type, w=weights, clusters=clusters)[sl, sl]
     Vc = sandwich(Z, resid, bread, "nonrobust", w=weights)[sl, sl] * (n - p) / (n - p - n_absorbed)
-    # FWL: the treatment columns' residual after projecting on the other regressors
-    others = np.delete(Z, np.arange(j0, j0 + k), axis=1)
+    cate = None
+    if inter is not None:
+        cate = np.tile(beta[sl], (n, 1))
+        for c in np.flatnonzero(owner[:, 0] >= 0):
+            cate[:, owner[c, 0]] += beta[c] * Q[:, owner[c, 1]]
+        V = V + _mean_cov(cate, clusters)
+    # FWL: the treatment columns' residual after projecting on the other regressors (without interactions)
+    others = np.delete(Z, np.r_[np.arange(j0, j0 + k), np.flatnonzero(owner[:, 0] >= 0)], axis=1)
     if others.shape[1]:
         sw = np.ones(n) if weights is None else np.sqrt(weights)
         coef, *_ = np.linalg.lstsq(others * sw[:, None], Z[:, sl] * sw[:, None], rcond=None)
@@ -227,8 +256,25 @@ def fit_final(
     return FinalFit(
         theta=beta[sl].copy(), cov=V, cov_classical=Vc, df_resid=int(n - p - n_absorbed), treat_resid=tres,
         n_params=int(p + n_absorbed),
-        ssr=float(np.sum(resid**2 * (1.0 if weights is None else weights))),
+        ssr=float(np.sum(resid**2 * (1.0 if weights is None else weights))), cate=cate,
     )
+
+
+def _mean_cov(values: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
+    """Covariance of the column means of ``values`` (n, k) over units, cluster sums with clusters (first way)."""
+    n = len(values)
+    dev = values - values.mean(0)
+    if clusters is not None:
+        codes = clusters.reshape(n, -1)[:, 0]
+        dev = _cluster_sums(dev, codes)
+    return dev.T @ dev / n**2
+
+
+def _cluster_sums(scores: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    uniq, inv = np.unique(codes, return_inverse=True)
+    sums = np.zeros((len(uniq), scores.shape[1]))
+    np.add.at(sums, inv, scores)
+    return sums
 
 
 def _redundant(Z: np.ndarray, n_extra: int, w: np.ndarray | None, tol: float = 1e-9) -> np.ndarray:

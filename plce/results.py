@@ -33,6 +33,7 @@ class FitInfo:
     weight_floor: float = 0.05
     linear_controls: str = "none"  # "none", "linear" or "quadratic"
     interference: str | None = None  # "learned", "coordinates" or "matrix"
+    effect_interactions: bool = False  # the final stage interacts (t - m_hat) with its centred control terms
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -346,6 +347,10 @@ class PLCEResults:
                                                       "quadratic": " plus the controls, their squares and pairwise "
                                                                    "products"}[i.linear_controls]
                  + ").")
+        if i.effect_interactions:
+            stage += (" The effect is also let vary with those control terms ((t - m_hat) x centred terms); theta "
+                      "is the sample average of the fitted effects, and its SE includes their spread (doubly "
+                      "robust: right if the weights or the linear-in-terms effect model are).")
         if i.weighting is None:
             return ("Estimand: the variance-weighted average effect E[s2(x) theta(x)] / E[s2(x)] "
                     "(s2 = Var(t|x)), the classic partially linear / DML coefficient; it equals the average "
