@@ -75,7 +75,8 @@ def _replicate(args) -> int:
     if args.which == "enos":
         from .replications import enos
 
-        return enos.main(args.data, out=args.out, n_rep=args.n_rep, n_jobs=args.n_jobs, progress=not args.quiet)
+        return enos.main(args.data, out=args.out, n_rep=args.n_rep, n_jobs=args.n_jobs, progress=not args.quiet,
+                         interference=not args.no_interference)
     raise SystemExit(f"plce: replication {args.which!r} is not available in this version")
 
 
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--sizes", type=int, nargs="+", default=[1000], help="simulations: sample sizes (250-5000)")
     r.add_argument("--methods", nargs="+", default=["plce", "OLS", "DML", "GRF"], help="simulations: methods")
     r.add_argument("--data", help="enos: path to data.turnout.csv")
+    r.add_argument("--no-interference", action="store_true", help="enos: do not adjust for learned interference")
     args = parser.parse_args(argv)
     try:
         return _fit(args) if args.command == "fit" else _replicate(args)

@@ -47,5 +47,6 @@ def test_runs_on_synthetic_file(tmp_path, capsys):
     assert {"distance_km", "log_distance", "female", "demo_gid"} <= set(df.columns)
     assert enos.main(str(path), n_rep=1, progress=False, check=False, out=str(tmp_path)) == 0
     text = capsys.readouterr().out
-    assert "plce, per km of distance" in text and "within  500 m" in text
+    assert "plce, per km of distance" in text and "within  500 m" in text and "interference on" in text
+    assert "Interference: neighbour averages" in (tmp_path / "enos_distance_km.txt").read_text()
     assert (tmp_path / "enos_distance_km.txt").exists()

@@ -11,8 +11,10 @@ Treatment: distance (km) to the nearest demolished project, and its log, as
 continuous treatments (Enos dichotomizes it at 100-1000 m). Controls: 1996 and
 1998 turnout, gender, age and age squared, block-group median income, dwelling
 value, deed in the voter's name; random intercept ``(1|demo_gid)`` by nearest
-project, standard errors clustered by it. Learned interference between voters
-is not yet available in plce (issue #5), so it is not adjusted for here.
+project, standard errors clustered by it. Interference between voters is adjusted
+for with plce's learned neighbour averages (``interference=True``: the voter file has
+no coordinates, so proximity is along each control, e.g. voters of similar age,
+income or home value); ``--no-interference`` in :func:`main` turns it off.
 """
 from __future__ import annotations
 
@@ -58,15 +60,16 @@ def prepare(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def fit(df: pd.DataFrame, *, treatment: str = "distance_km", n_rep: int = 5, n_jobs: int = 1, progress=False,
-        random_state: int = 1):
+        random_state: int = 1, interference: bool = True):
     from ..api import ols_ml
 
     formula = f"vote_change ~ {treatment} | " + " + ".join(CONTROLS) + " + (1|demo_gid)"
-    return ols_ml(formula, data=df, n_rep=n_rep, n_jobs=n_jobs, progress=progress, random_state=random_state)
+    return ols_ml(formula, data=df, n_rep=n_rep, n_jobs=n_jobs, progress=progress, random_state=random_state,
+                  interference=interference)
 
 
 def main(data: str | None, *, out: str | None = None, n_rep: int | None = None, n_jobs: int = 1,
-         progress: bool = True, check: bool = True) -> int:
+         progress: bool = True, check: bool = True, interference: bool = True) -> int:
     if not data or not pathlib.Path(data).exists():
         print(WHERE, file=sys.stderr)
         return 2
@@ -78,9 +81,11 @@ def main(data: str | None, *, out: str | None = None, n_rep: int | None = None, 
                   "copy of data.turnout.csv).", file=sys.stderr)
             return 3
     df = prepare(pd.read_csv(path))
-    lines = [f"Enos (2016) white voters, n = {len(df)}: change in turnout 2000-2004 (points)"]
+    lines = [f"Enos (2016) white voters, n = {len(df)}: change in turnout 2000-2004 (points); learned "
+             f"interference {'on' if interference else 'off'}"]
     for treatment, label in [("distance_km", "per km of distance"), ("log_distance", "per log-metre")]:
-        res = fit(df, treatment=treatment, n_rep=n_rep or 5, n_jobs=n_jobs, progress=progress)
+        res = fit(df, treatment=treatment, n_rep=n_rep or 5, n_jobs=n_jobs, progress=progress,
+                  interference=interference)
         b, s = 100 * res.params[treatment], 100 * res.bse[treatment]
         lines.append(f"  plce, {label:20s}: {b:7.2f} ({s:.2f})")
         if out:
