@@ -1,12 +1,9 @@
 """The final stage's effect interactions (t - m_hat) x centred control terms, against statsmodels."""
 import numpy as np
-import pandas as pd
 import pytest
 import statsmodels.api as sm
 from numpy.testing import assert_allclose
 
-import plce
-from plce import PLCEError
 from plce.final import fit_final
 
 
@@ -77,28 +74,3 @@ def test_residual_form_takes_interactions(data):
     V = T - m
     ref = sm.WLS(y - ell, np.column_stack([V, V * Qc]), weights=w).fit(cov_type="HC1")
     assert_allclose(fit.theta[0], ref.params[0], rtol=1e-9)
-
-
-@pytest.fixture(scope="module")
-def small():
-    df, _ = plce.datasets.make_simdata("het", n=300, random_state=1)
-    return df
-
-
-def test_api_switch_and_summary(small):
-    f = "y ~ t | x1 + x2 + x3"
-    on = plce.ols_ml(f, data=small, random_state=0, n_rep=1)
-    off = plce.ols_ml(f, data=small, random_state=0, n_rep=1, effect_interactions=False)
-    classic = plce.ols_ml(f, data=small, random_state=0, n_rep=1, heteroskedasticity=False)
-    assert on.info.effect_interactions and not off.info.effect_interactions
-    assert not classic.info.effect_interactions  # the switch keeps the classic PLR estimand
-    assert on.params["t"] != off.params["t"]
-    assert "sample average of the fitted effects" in str(on.summary())
-    assert "sample average of the fitted effects" not in str(classic.summary())
-
-
-def test_api_bad_values(small):
-    with pytest.raises(PLCEError, match="effect_interactions"):
-        plce.ols_ml("y ~ t | x1", data=small, effect_interactions="yes")
-    with pytest.raises(PLCEError, match="final='feasible'"):
-        plce.ols_ml("y ~ t | x1", data=small, effect_interactions=True, final="residual")

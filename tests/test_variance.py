@@ -116,3 +116,22 @@ def test_nearly_deterministic_treatment_warns():
     with pytest.warns(PositivityWarning):
         res = plce.ols_ml("y ~ t | x + z", data=df, n_rep=1, random_state=0)
     assert np.isfinite(res.params["t"]) and np.isfinite(res.bse["t"])
+
+
+def test_effect_interactions_switch_and_summary(het_data):
+    f = "y ~ t | x1 + x2 + x3"  # effect interactions: on with the weights, off with the classic estimand
+    on = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1)
+    off = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1, effect_interactions=False)
+    classic = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1, heteroskedasticity=False)
+    assert on.info.effect_interactions and not off.info.effect_interactions
+    assert not classic.info.effect_interactions  # the switch keeps the classic PLR estimand
+    assert on.params["t"] != off.params["t"]
+    assert "sample average of the fitted effects" in str(on.summary())
+    assert "sample average of the fitted effects" not in str(classic.summary())
+
+
+def test_effect_interactions_bad_values(het_data):
+    with pytest.raises(PLCEError, match="effect_interactions"):
+        plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions="yes")
+    with pytest.raises(PLCEError, match="final='feasible'"):
+        plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions=True, final="residual")
