@@ -325,7 +325,6 @@ class PLCE:
             ]
             return nuis, finals, weights, floored
 
-
         def info_lin(design):
             return _linear_columns(design, linear_controls)[1] if final == "feasible" else "none"
 

@@ -211,8 +211,7 @@ def fit_final(
         Q = Q - Q.mean(0)
         V_t = T - m.reshape(T.shape)
         inter = np.column_stack([V_t[:, [j]] * Q for j in range(k)])
-        n_extra0 = 0 if extra is None or not extra.size else extra.reshape(len(y), -1).shape[1]
-        extra = inter if n_extra0 == 0 else np.column_stack([extra.reshape(len(y), -1), inter])
+        extra = inter if extra is None or not extra.size else np.column_stack([extra.reshape(len(y), -1), inter])
     resp, Z, j0 = final_regressors(y, T, ell, m, form=form, extra=extra)
     n_absorbed = 0
     if absorb is not None:
