@@ -202,7 +202,8 @@ class PLCE:
             the 1/s^2 weights this is doubly robust for E[theta(x)]: right if the weights are, or if theta(x) is
             linear in the terms (e.g. a quadratic in the controls). ``"auto"``: on with
             ``heteroskedasticity=True`` and control terms in the final stage, off otherwise (so
-            ``heteroskedasticity=False`` keeps the classic partially linear estimand).
+            ``heteroskedasticity=False`` keeps the classic partially linear estimand). ``True`` needs control
+            terms in the final stage (an error otherwise).
 
         Returns
         -------
@@ -280,6 +281,10 @@ class PLCE:
         if effect_interactions is True and final != "feasible":
             raise PLCEError("effect_interactions=True needs final='feasible' (the control terms it interacts "
                             "with are final-stage columns of the feasible model).")
+        if effect_interactions is True and final == "feasible" and _linear_columns(d, linear_controls)[1] == "none":
+            raise PLCEError("effect_interactions=True interacts the treatment with the final stage's control terms, "
+                            "but there are none (no controls, or linear_controls=False / too many for 'auto'); "
+                            "set linear_controls=True or 'quadratic', or effect_interactions=False.")
         interact = het if effect_interactions == "auto" else effect_interactions
 
         use_inter = interference is not False and interference is not None

@@ -133,5 +133,7 @@ def test_effect_interactions_switch_and_summary(het_data):
 def test_effect_interactions_bad_values(het_data):
     with pytest.raises(PLCEError, match="effect_interactions"):
         plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions="yes")
+    with pytest.raises(PLCEError, match="no controls, or linear_controls=False"):
+        plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions=True, linear_controls=False)
     with pytest.raises(PLCEError, match="final='feasible'"):
         plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions=True, final="residual")
