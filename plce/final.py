@@ -197,21 +197,30 @@ def fit_final(
     df then subtracts the number of groups; the HC and cluster small-sample factors count only the
     non-absorbed regressors, as Stata's ``areg``/``xtreg, fe`` do with nested clusters.
 
-    ``modifiers`` (n, q) makes the effect linear in them: the regressors get the interactions
-    (t_j - m_j) * (q_l - mean(q_l)), so theta(x) = theta_j + sum_l beta_jl (q_l(x) - mean q_l) and the
-    coefficient on t_j is the *sample average* of the fitted theta(x) (Lin 2013's interacted regression,
-    with the treatment residualized as in the R-learner). Its covariance then gets the sampling variance
+    ``modifiers`` (n, q) makes the effect linear in them: the feasible form gets the interactions
+    t_j * (q_l - mean(q_l)) together with m_j * (q_l - mean(q_l)) as adjustment columns with free coefficients
+    (the feasible model applied to every effect term: at the true nuisances the coefficients are minus the
+    effect's, and being free they recalibrate shrunken m_hat as the main term's do); the residual form gets
+    (t_j - m_j) * (q_l - mean(q_l)) (the R-learner's residualised treatment). Either way
+    theta(x) = theta_j + sum_l beta_jl (q_l(x) - mean q_l) and the coefficient on t_j is the *sample average*
+    of the fitted theta(x) (Lin 2013's interacted regression). Its covariance then gets the sampling variance
     of that average over the units, var(theta_hat(x_i)) / n (cluster sums with clusters), so that it
     estimates the population average effect.
     """
     k = T.shape[1]
-    inter = None
+    inter = adjust = None
     if modifiers is not None and modifiers.size:
         Q = modifiers.reshape(len(y), -1)
         Q = Q - Q.mean(0)
-        V_t = T - m.reshape(T.shape)
-        inter = np.column_stack([V_t[:, [j]] * Q for j in range(k)])
-        extra = inter if extra is None or not extra.size else np.column_stack([extra.reshape(len(y), -1), inter])
+        M = m.reshape(T.shape)
+        if form == "feasible":
+            # t_j x q and, as free adjustment columns, m_hat_j x q: each interaction is recalibrated as the main term is
+            inter = np.column_stack([T[:, [j]] * Q for j in range(k)])
+            adjust = np.column_stack([M[:, [j]] * Q for j in range(k)])
+            new = np.column_stack([adjust, inter])
+        else:
+            inter = new = np.column_stack([(T[:, [j]] - M[:, [j]]) * Q for j in range(k)])
+        extra = new if extra is None or not extra.size else np.column_stack([extra.reshape(len(y), -1), new])
     resp, Z, j0 = final_regressors(y, T, ell, m, form=form, extra=extra)
     n_absorbed = 0
     if absorb is not None:
@@ -220,13 +229,16 @@ def fit_final(
         resp, Z = _within(resp, absorb, weights), _within(Z[:, 1:], absorb, weights)
         j0 = 0
         n_absorbed = int(len(np.unique(absorb)))
-    # which columns of Z are effect interactions, as (treatment j, modifier l); -1 for the rest
+    # which columns of Z are effect interactions, as (treatment j, modifier l); -2 for their m_hat x q
+    # adjustment columns, -1 for the rest
     if form == "residual" and inter is not None:
         Z = np.column_stack([Z, inter])  # the residual form takes no other extra columns
     owner = np.full((Z.shape[1], 2), -1)
     if inter is not None:
         q = Q.shape[1]
         owner[Z.shape[1] - inter.shape[1]:] = np.column_stack([np.repeat(np.arange(k), q), np.tile(np.arange(q), k)])
+        if adjust is not None:
+            owner[Z.shape[1] - inter.shape[1] - adjust.shape[1]:Z.shape[1] - inter.shape[1]] = -2
     if extra is not None and extra.size and form == "feasible":
         n_extra = extra.reshape(len(y), -1).shape[1]
         drop = _redundant(Z, n_extra, weights)
@@ -245,7 +257,7 @@ def fit_final(
             cate[:, owner[c, 0]] += beta[c] * Q[:, owner[c, 1]]
         V = V + _mean_cov(cate, clusters)
     # FWL: the treatment columns' residual after projecting on the other regressors (without interactions)
-    others = np.delete(Z, np.r_[np.arange(j0, j0 + k), np.flatnonzero(owner[:, 0] >= 0)], axis=1)
+    others = np.delete(Z, np.r_[np.arange(j0, j0 + k), np.flatnonzero(owner[:, 0] != -1)], axis=1)
     if others.shape[1]:
         sw = np.ones(n) if weights is None else np.sqrt(weights)
         coef, *_ = np.linalg.lstsq(others * sw[:, None], Z[:, sl] * sw[:, None], rcond=None)

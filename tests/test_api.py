@@ -51,12 +51,12 @@ def test_linear_learner_equals_handwritten_crossfit(small_df):
         assert_allclose(r.params["t"], ref.params[1], rtol=1e-9)
         assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-9)
         assert r.info.linear_controls == "quadratic"
-    # effect interactions: also (t - m_hat) x the centred quadratic terms; theta = mean fitted effect,
-    # variance = the sandwich's + var(fitted effects) / n
+    # effect interactions: also t x the centred quadratic terms, with m_hat x the same terms as free adjustment
+    # columns; theta = mean fitted effect, variance = the sandwich's + var(fitted effects) / n
     Qc = Q[:, 4:] - Q[:, 4:].mean(0)
     r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=7,
                     cov_type="HC1", heteroskedasticity=False, effect_interactions=True)
-    ref = sm.OLS(y, np.column_stack([Q, (t - m)[:, None] * Qc])).fit(cov_type="HC1")
+    ref = sm.OLS(y, np.column_stack([Q, m[:, None] * Qc, t[:, None] * Qc])).fit(cov_type="HC1")
     cate = ref.params[1] + Qc @ ref.params[-5:]
     assert_allclose(r.params["t"], cate.mean(), rtol=1e-9)
     assert_allclose(r.bse["t"] ** 2, ref.bse[1] ** 2 + cate.var() / len(y), rtol=1e-9)

@@ -1,4 +1,4 @@
-"""The final stage's effect interactions (t - m_hat) x centred control terms, against statsmodels."""
+"""The final stage's effect interactions t x centred control terms (with m_hat x the same terms), against statsmodels."""
 import numpy as np
 import pytest
 import statsmodels.api as sm
@@ -17,7 +17,8 @@ def data():
     t = m + s * rng.normal(size=n)
     theta_x = 1 + X[:, 0] ** 2 - 1  # effect linear in the modifiers [x1, x2, x1^2]
     y = theta_x * t + X[:, 1] + rng.normal(size=n)
-    ell = theta_x * m + X[:, 1]
+    # an estimate, not the exact E[y|x] (which is a combination of m, m * x1^2 and x2, all in the design)
+    ell = theta_x * m + X[:, 1] + 0.1 * rng.normal(size=n)
     Q = np.column_stack([X, X[:, 0] ** 2])
     w = 1 / s**2
     w = w / w.mean()
@@ -31,7 +32,7 @@ def test_interacted_final_stage_is_wls_on_the_explicit_design(data, weighted):
     ww = w if weighted else None
     fit = fit_final(y, T, ell, m, cov_type="HC1", weights=ww, extra=Q, modifiers=Q)
     Qc = Q - Q.mean(0)
-    Z = np.column_stack([np.ones(len(y)), T, ell, m, Q, (T - m) * Qc])
+    Z = np.column_stack([np.ones(len(y)), T, ell, m, Q, m * Qc, T * Qc])
     ref = (sm.WLS(y, Z, weights=w) if weighted else sm.OLS(y, Z)).fit(cov_type="HC1")
     assert_allclose(fit.theta[0], ref.params[1], rtol=1e-9)
     # the fitted effects average to the coefficient on t (the modifiers are centred) ...
@@ -60,7 +61,7 @@ def test_cluster_variance_of_the_average_uses_cluster_sums(data):
     dev = fit.cate[:, 0] - fit.cate[:, 0].mean()
     sums = np.bincount(cl, weights=dev)
     Qc = Q - Q.mean(0)
-    Z = np.column_stack([np.ones(len(y)), T, ell, m, Q, (T - m) * Qc])
+    Z = np.column_stack([np.ones(len(y)), T, ell, m, Q, m * Qc, T * Qc])
     ref = sm.WLS(y, Z, weights=w).fit(cov_type="cluster", cov_kwds={"groups": cl})
     assert_allclose(fit.cov[0, 0], ref.cov_params()[1, 1] + sums @ sums / len(y) ** 2, rtol=1e-9)
     # constant modifiers are redundant, dropped, and add nothing
