@@ -112,6 +112,7 @@ class PLCE:
         interference=False,
         interference_top_k: int = 10,
         effect_interactions: bool | str = "auto",
+        average_effect: str = "population",
     ) -> PLCEResults:
         """Estimate theta.
 
@@ -197,13 +198,20 @@ class PLCE:
             Interference features kept per nuisance model and fold.
         effect_interactions : bool or "auto", default "auto"
             Let the effect vary with the final stage's control terms (those of ``linear_controls``): the final
-            stage also gets (t - m_hat) times each centred term, and theta is the coefficient on t, which is then
-            the sample average of the fitted effects theta(x_i); its SE adds their spread over the units. With
+            stage also gets t times each centred term (and m_hat times it, as adjustment), and theta is the
+            coefficient on t, which is then the sample average of the fitted effects theta(x_i); its SE adds
+            their spread over the units. With
             the 1/s^2 weights this is doubly robust for E[theta(x)]: right if the weights are, or if theta(x) is
             linear in the terms (e.g. a quadratic in the controls). ``"auto"``: on with
             ``heteroskedasticity=True`` and control terms in the final stage, off otherwise (so
             ``heteroskedasticity=False`` keeps the classic partially linear estimand). ``True`` needs control
             terms in the final stage (an error otherwise).
+        average_effect : {"population", "sample"}, default "population"
+            Which average effect the standard error is for when the effect varies (effect interactions on):
+            ``"population"``, E[theta(x)] over the population the units were drawn from (the SE adds the
+            sampling spread of the fitted effects, var(theta_hat(x_i)) / n, as DoubleML's IRM does);
+            ``"sample"``, the average over these units' controls (the SE conditions on them, as in a
+            designed experiment or a simulation whose covariates are fixed). The estimate is the same.
 
         Returns
         -------
@@ -286,6 +294,8 @@ class PLCE:
                             "but there are none (no controls, or linear_controls=False / too many for 'auto'); "
                             "set linear_controls=True or 'quadratic', or effect_interactions=False.")
         interact = het if effect_interactions == "auto" else effect_interactions
+        if average_effect not in ("population", "sample"):
+            raise PLCEError(f"average_effect must be 'population' or 'sample'; got {average_effect!r}.")
 
         use_inter = interference is not False and interference is not None
         if use_inter and external_predictions is not None:
@@ -325,7 +335,8 @@ class PLCE:
             finals = [
                 fit_final(design.y, design.T, nuis.ell[r], nuis.m[r], form=final, cov_type=cov,
                           clusters=clusters, extra=_stack(nuis.extra_columns(r), lin), absorb=absorb,
-                          weights=weights[r], modifiers=lin if interact else None)
+                          weights=weights[r], modifiers=lin if interact else None,
+                          population=average_effect == "population")
                 for r in range(plan.n_rep)
             ]
             return nuis, finals, weights, floored
@@ -355,6 +366,7 @@ class PLCE:
             grouped_folds=grouped_folds,
             interference=inter_plan.kind if inter_plan is not None else None,
             effect_interactions=bool(interact and final == "feasible" and info_lin(d) != "none"),
+            average_effect=average_effect,
         )
         res = PLCEResults(
             design=d, nuisances=nuis, finals=finals, theta=theta, cov=V, info=info, use_t=use_t, cov_classical=Vc,

@@ -189,6 +189,7 @@ def fit_final(
     extra: np.ndarray | None = None,
     absorb: np.ndarray | None = None,
     modifiers: np.ndarray | None = None,
+    population: bool = True,
 ) -> FinalFit:
     """Run the final-stage regression of one repetition.
 
@@ -205,7 +206,8 @@ def fit_final(
     theta(x) = theta_j + sum_l beta_jl (q_l(x) - mean q_l) and the coefficient on t_j is the *sample average*
     of the fitted theta(x) (Lin 2013's interacted regression). Its covariance then gets the sampling variance
     of that average over the units, var(theta_hat(x_i)) / n (cluster sums with clusters), so that it
-    estimates the population average effect.
+    estimates the population average effect; ``population=False`` leaves it out (the SE for the average
+    over these units' controls).
     """
     k = T.shape[1]
     inter = adjust = None
@@ -255,7 +257,8 @@ def fit_final(
         cate = np.tile(beta[sl], (n, 1))
         for c in np.flatnonzero(owner[:, 0] >= 0):
             cate[:, owner[c, 0]] += beta[c] * Q[:, owner[c, 1]]
-        V = V + _mean_cov(cate, clusters)
+        if population:
+            V = V + _mean_cov(cate, clusters)
     # FWL: the treatment columns' residual after projecting on the other regressors (without interactions)
     others = np.delete(Z, np.r_[np.arange(j0, j0 + k), np.flatnonzero(owner[:, 0] != -1)], axis=1)
     if others.shape[1]:

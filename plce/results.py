@@ -33,7 +33,8 @@ class FitInfo:
     weight_floor: float = 0.05
     linear_controls: str = "none"  # "none", "linear" or "quadratic"
     interference: str | None = None  # "learned", "coordinates" or "matrix"
-    effect_interactions: bool = False  # the final stage interacts (t - m_hat) with its centred control terms
+    effect_interactions: bool = False  # the final stage interacts t (and m_hat) with its centred control terms
+    average_effect: str = "population"  # which average the SE is for when the effect varies ("sample": these x)
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -348,8 +349,10 @@ class PLCEResults:
                                                                    "products"}[i.linear_controls]
                  + ").")
         if i.effect_interactions:
-            stage += (" The effect is also let vary with those control terms ((t - m_hat) x centred terms); theta "
-                      "is the sample average of the fitted effects, and its SE includes their spread (doubly "
+            spread = ("its SE includes their spread (for the population average)" if i.average_effect == "population"
+                      else "its SE conditions on these units' controls (average_effect='sample')")
+            stage += (" The effect is also let vary with those control terms (t and m_hat x centred terms); theta "
+                      f"is the sample average of the fitted effects, and {spread} (doubly "
                       "robust: right if the weights or the linear-in-terms effect model are).")
         if i.weighting is None:
             return ("Estimand: the variance-weighted average effect E[s2(x) theta(x)] / E[s2(x)] "

@@ -137,3 +137,16 @@ def test_effect_interactions_bad_values(het_data):
         plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions=True, linear_controls=False)
     with pytest.raises(PLCEError, match="final='feasible'"):
         plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions=True, final="residual")
+
+
+def test_average_effect_sample_drops_exactly_the_spread_term(het_data):
+    f = "y ~ t | x1 + x2 + x3"
+    pop = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1)
+    smp = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1, average_effect="sample")
+    assert pop.params["t"] == smp.params["t"]  # same estimate, different SE
+    cate = pop._finals[0].cate[:, 0]
+    assert np.isclose(pop.bse["t"] ** 2 - smp.bse["t"] ** 2, cate.var() / len(cate), rtol=1e-9)
+    assert "conditions on these units' controls" in str(smp.summary())
+    assert "for the population average" in str(pop.summary())
+    with pytest.raises(PLCEError, match="average_effect"):
+        plce.ols_ml(f, data=het_data, average_effect="sate")
