@@ -1,4 +1,4 @@
-"""The final stage's effect interactions t x centred control terms (with m_hat x the same terms), against statsmodels."""
+"""The final stage's effect interactions t x centred control terms (with m_hat x the same), against statsmodels."""
 import numpy as np
 import pytest
 import statsmodels.api as sm
