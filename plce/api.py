@@ -315,8 +315,10 @@ class PLCE:
             if external_predictions is not None:
                 nuis = external_nuisances(design, plan, external_predictions)
             else:
+                # the variance model starts from a least-squares fit on the control terms (see variance_learner)
+                vcfg = None if variance_cfg is None else (*variance_cfg, _linear_columns(design, linear_controls)[0])
                 nuis = fit_nuisances(design, plan, learner_y=learner_y, learner_t=learner_tm, n_jobs=n_jobs,
-                                     progress=progress, re_iter=re_iter, variance=variance_cfg,
+                                     progress=progress, re_iter=re_iter, variance=vcfg,
                                      interference=inter_plan if design is d else interference_plan(design))
             weights, floored = [None] * plan.n_rep, []
             if het:

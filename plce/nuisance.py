@@ -54,31 +54,55 @@ def _rows(M, idx):
     return M.iloc[idx] if isinstance(M, pd.DataFrame) else M[idx]
 
 
-def _fit_one(learner, seed, X, target, train, test, re):
-    """Out-of-fold prediction of one nuisance; with random effects also its held-out BLUP sum."""
+def ls_offset(base: np.ndarray, y_train: np.ndarray, train: np.ndarray, test: np.ndarray):
+    """Least-squares fit of ``y_train`` (one value per row of ``train``) on [1, base[train]]: fitted values for the
+    train and test rows."""
+    B = np.column_stack([np.ones(len(base)), base])
+    coef, *_ = np.linalg.lstsq(B[train], y_train, rcond=None)
+    return B[train] @ coef, B[test] @ coef
+
+
+def _fit_one(learner, seed, X, target, train, test, re, base=None):
+    """Out-of-fold prediction of one nuisance; with random effects also its held-out BLUP sum.
+
+    With ``base`` (control terms, n x q), the learner fits what a least-squares fit on [1, base] over the training
+    rows leaves, and the prediction adds that fit back (boosting from a smooth start: trees are flat in the tails).
+    """
     est = seeded_clone(learner, seed)
+    t_train, off_test = target[train], 0.0
+    if base is not None:
+        off_train, off_test = ls_offset(base, t_train, train, test)
+        t_train = t_train - off_train
     if re is None:
-        return fit_predict(est, _rows(X, train), target[train], _rows(X, test)), None, None
+        return fit_predict(est, _rows(X, train), t_train, _rows(X, test)) + off_test, None, None
     codes, F, max_iter = re
-    fit = backfit(est, _rows(X, train), target[train], [c[train] for c in codes], F[train], max_iter=max_iter)
+    fit = backfit(est, _rows(X, train), t_train, [c[train] for c in codes], F[train], max_iter=max_iter)
     f_test = fit_predict_fitted(fit.learner, _rows(X, test))
     b_test = predict_re(fit, [c[test] for c in codes]).sum(axis=1)
-    return f_test + b_test, b_test, (fit.sigma2, fit.sigma2_b)
+    return f_test + b_test + off_test, b_test, (fit.sigma2, fit.sigma2_b)
 
 
-def _inner(learner, seed, X, target, train, re, rng, inner_folds):
+def _inner(learner, seed, X, target, train, re, rng, inner_folds, base=None):
     """Inner out-of-fold residuals of ``target`` over the training units (the held-out fold is never used)."""
 
     def fp(tr, te):
-        return _fit_one(learner, seed, X, target, train[tr], train[te], re)[0]
+        return _fit_one(learner, seed, X, target, train[tr], train[te], re, base)[0]
 
     return inner_residuals(fp, target[train], rng, inner_folds)
 
 
-def _variance_fold(learner_t, learner_v, seeds, Xt, Xv, t, train, test, re, inner_folds):
-    """Treatment variance for the held-out fold, learned on inner out-of-fold residuals of the training folds."""
-    r = _inner(learner_t, seeds[6], Xt, t, train, re, np.random.default_rng(seeds[5]), inner_folds)
-    return fit_predict(seeded_clone(learner_v, seeds[7]), _rows(Xv, train), r**2, _rows(Xv, test))
+def _variance_fold(learner_t, learner_v, seeds, Xt, Xv, t, train, test, re, inner_folds, base=None):
+    """Treatment variance for the held-out fold, learned on inner out-of-fold residuals of the training folds.
+
+    With ``base``, both the inner treatment model and the variance model start from a least-squares fit on the
+    control terms (see :func:`_fit_one`).
+    """
+    r = _inner(learner_t, seeds[6], Xt, t, train, re, np.random.default_rng(seeds[5]), inner_folds, base)
+    target, off_test = r**2, 0.0
+    if base is not None:
+        off_train, off_test = ls_offset(base, target, train, test)
+        target = target - off_train
+    return fit_predict(seeded_clone(learner_v, seeds[7]), _rows(Xv, train), target, _rows(Xv, test)) + off_test
 
 
 def _augment(X, F: np.ndarray):
@@ -118,12 +142,12 @@ def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, va
     bt = None if re is None else np.column_stack([o[1] for o in outs])
     s2 = None
     if variance is not None:
-        learner_v, inner_folds = variance
+        learner_v, inner_folds, base = variance
         # the variance model sees the controls only: with the interference index in it too, the weights got
         # noisier where there is no interference (baseline RMSE 1.47x off's; without it 1.04x, 24 seeds)
         Xv = learner_matrix(learner_v, X_frame, X_num)
         Xt0 = learner_matrix(learner_t, X_frame, X_num)
-        s2 = _variance_fold(learner_t, learner_v, seeds, Xt0, Xv, T[:, 0], train, test, re, inner_folds)
+        s2 = _variance_fold(learner_t, learner_v, seeds, Xt0, Xv, T[:, 0], train, test, re, inner_folds, base)
     return test, ell, m, by, bt, (vy, [o[2] for o in outs]), s2, kept
 
 
@@ -178,7 +202,8 @@ def fit_nuisances(
     """Cross-fit the outcome and treatment models over every (repetition, fold).
 
     ``re_iter`` is the number of backfitting passes when the design has random intercepts.
-    ``variance=(learner, inner_folds)`` also cross-fits the first treatment's conditional variance.
+    ``variance=(learner, inner_folds, base)`` also cross-fits the first treatment's conditional variance; ``base``
+    (n x q control terms or None) is the least-squares start of its inner treatment model and of the variance model.
     ``interference`` (an :class:`plce.interference.InterferencePlan`) adds the interference features each
     fold selects from inner residuals of its training units to every learner of that fold.
     """

@@ -1,6 +1,7 @@
 """Monte Carlo checks of interference (slow; CI runs them).
 
-The talk's interference design (METHOD.md section 8) with learned interference on, and the spatial
+The talk's interference design (METHOD.md section 8) with learned interference on, the interference + random
+effects + heterogeneity design with the defaults, and the spatial
 example (``plce.datasets.make_spatial``: the outcome moves with the neighbours' mean treatment within a
 radius; the treatment is spatially correlated) with coordinates given. Bias MC s.e.: ~0.004 (talk
 design, 100 reps) and ~0.003 (spatial, 30 reps); coverage MC s.e. 0.022 and 0.04.
@@ -12,6 +13,7 @@ from montecarlo import run
 pytestmark = pytest.mark.slow
 
 F0 = "y ~ t | x1 + x2 + x3 + x4 + x5"
+F1 = F0 + " + (1|g)"
 
 
 def test_interference_design_with_learned_interference():
@@ -19,6 +21,21 @@ def test_interference_design_with_learned_interference():
     print(r)
     assert abs(r["bias"]) < 0.05, r
     assert 0.90 <= r["coverage"] <= 0.99, r
+
+
+def test_interference_with_random_effects_and_heterogeneity_design():
+    # The talk's hardest design (DoubleML -0.10, coverage 0.80 in the talk). Its neighbour averages are kernel
+    # averages over x1, i.e. smooth functions of a control the learners see, so the default fit (interference off)
+    # is the one tested here; interference=True costs twice the time (measured in docs/interference.rst).
+    # What made this design pass: the variance model's least-squares start on the control terms (16 seeds before
+    # it: bias -0.016, coverage 0.81, SE/SD 0.57; with it, seeds 1016-1063: -0.011, 0.98, SE/SD 1.21).
+    # Over-coverage is judged by SE/SD (as for RE + heterogeneity): mean(x1^2) = 1 in every simulated data set,
+    # so the population SE (the default) is conservative in this generator.
+    r = run("interference_re_het", reps=100, formula=F1)
+    print(r)
+    assert abs(r["bias"]) < 0.05, r
+    assert r["coverage"] >= 0.90, r
+    assert 0.8 < r["mean_se"] / r["sd"] < 1.4, r
 
 
 def test_spatial_example_coordinates_remove_the_bias():

@@ -52,9 +52,11 @@ def test_flagged_units_concentrate_in_violation_region(violation, tmp_path):
     inside, outside = p.flagged[region].mean(), p.flagged[~region].mean()
     d = res.positivity_diagnostic().curve["difference"]
     if violation:
-        # measured (seeds 3, 4): 46% flagged inside vs 6-7% outside; the curve's upper decile rises to 0.17-0.26
+        # measured (seeds 3, 4, 5): 30-37% flagged inside vs 6-8% outside; the curve's upper decile rises to
+        # 0.094-0.098 (0.17-0.26 before the variance model's least-squares start floored more of the region's
+        # units); without a violation it stays below 0.05
         assert inside > 3 * outside and inside > 0.25, (inside, outside)
-        assert d.quantile(0.9) > 0.1
+        assert d.quantile(0.9) > 0.07
     else:
         # 10% expected under the reference (measured 6-12%); the curve stays at zero up to its top decile
         assert inside < 0.2 and outside < 0.2, (inside, outside)

@@ -150,3 +150,34 @@ def test_average_effect_sample_drops_exactly_the_spread_term(het_data):
     assert "for the population average" in str(pop.summary())
     with pytest.raises(PLCEError, match="average_effect"):
         plce.ols_ml(f, data=het_data, average_effect="sate")
+
+
+def test_variance_model_starts_from_least_squares_on_the_control_terms():
+    # With learners that predict 0, the inner treatment model and the variance model are exactly the
+    # least-squares fits on [1, base]; rebuild both by hand with statsmodels on the same inner split.
+    import statsmodels.api as sm
+    from sklearn.dummy import DummyRegressor
+
+    from plce.nuisance import _variance_fold
+
+    rng = np.random.default_rng(3)
+    n = 120
+    X = rng.normal(size=(n, 2))
+    base = np.column_stack([X, X**2])
+    t = X[:, 0] + rng.normal(size=n) * np.abs(1 + X[:, 0])
+    train, test = np.arange(90), np.arange(90, n)
+    zero = DummyRegressor(strategy="constant", constant=0.0)
+    seeds = np.arange(8) + 11
+    got = _variance_fold(zero, zero, seeds, X, X, t, train, test, None, 2, base)
+
+    lab = np.empty(len(train), dtype=np.int64)
+    lab[np.random.default_rng(seeds[5]).permutation(len(train))] = np.arange(len(train)) % 2
+    B = sm.add_constant(base)
+    r = np.empty(len(train))
+    for j in range(2):
+        tr, te = train[lab != j], train[lab == j]
+        r[lab == j] = t[te] - sm.OLS(t[tr], B[tr]).fit().predict(B[te])
+    want = sm.OLS(r**2, B[train]).fit().predict(B[test])
+    assert_allclose(got, want, rtol=1e-8, atol=1e-10)
+    # without the base the zero learners give zero variance: the start is what the test measured
+    assert_allclose(_variance_fold(zero, zero, seeds, X, X, t, train, test, None, 2), 0.0)
