@@ -173,7 +173,9 @@ class PLCE:
             training folds; ``"binary"`` uses m(1 - m) for a 0/1 treatment; ``"auto"`` picks ``"binary"`` for a
             0/1 treatment and ``"model"`` otherwise.
         variance_learner : scikit-learn regressor, optional
-            Learner of the variance model (default: the default LightGBM learner).
+            Learner of the variance model (default: the default LightGBM learner). The variance model and the
+            inner treatment model behind it start from a least-squares fit on the final stage's control terms
+            (``linear_controls``) and the learner fits the rest, so s^2 is not flattened in the tails.
         weight_floor : float, default 0.05
             s^2 is floored at this fraction of its mean, so no unit's weight exceeds 1/floor times the mean.
         inner_folds : int, default 2
