@@ -57,9 +57,9 @@ def _rows(M, idx):
 def ls_offset(base: np.ndarray, y_train: np.ndarray, train: np.ndarray, test: np.ndarray):
     """Least-squares fit of ``y_train`` (one value per row of ``train``) on [1, base[train]]: fitted values for the
     train and test rows."""
-    B = np.column_stack([np.ones(len(base)), base])
-    coef, *_ = np.linalg.lstsq(B[train], y_train, rcond=None)
-    return B[train] @ coef, B[test] @ coef
+    b_train, b_test = base[train], base[test]  # row subsets only: no n x q copy per call
+    coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(train)), b_train]), y_train, rcond=None)
+    return coef[0] + b_train @ coef[1:], coef[0] + b_test @ coef[1:]
 
 
 def _fit_one(learner, seed, X, target, train, test, re, base=None):
