@@ -10,8 +10,8 @@ folds* on out-of-fold squared treatment residuals from an inner split of the
 training data (``inner_folds`` parts; in-sample boosting residuals are far too
 small), and predicts the held-out units. Both the inner treatment model and the
 variance model start from a least-squares fit on the control terms
-(:func:`plce.nuisance.ls_offset`), the learner fitting what it leaves. For a 0/1 treatment the default is
-the closed form s^2 = m(1 - m) from the cross-fitted m_hat, clipped to
+(:func:`plce.nuisance.ls_offset`), the learner fitting what it leaves. For a
+0/1 treatment the default is the closed form s^2 = m(1 - m) from the cross-fitted m_hat, clipped to
 [0.01, 0.99]. Predictions are floored at ``floor`` times their mean so that no
 unit dominates; weights are 1/s^2 normalised to mean 1.
 """
