@@ -90,10 +90,11 @@ def _binary_one(seed):
 
     import doubleml as dml
     import pandas as pd
-    from lightgbm import LGBMClassifier
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures
 
     import plce
-    from plce.learners import DEFAULT_LGBM_PARAMS, default_learner
 
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(seed)
@@ -105,10 +106,12 @@ def _binary_one(seed):
     ate = float(np.mean(X[:, 0] ** 2))
     df = pd.DataFrame({"y": y, "d": d, "x1": X[:, 0], "x2": X[:, 1], "x3": X[:, 2]})
     res = plce.ols_ml("y ~ d | x1 + x2 + x3", data=df, random_state=seed)
+    # The reference: DoubleML's IRM (AIPW) with correctly specified nuisances -- a logistic propensity and
+    # quadratic outcome regressions per arm -- so its own finite-sample bias is small. With LightGBM nuisances
+    # IRM is off by -0.027 on this design (docs/results.rst), which is the peer's error, not the estimand's.
     data = dml.DoubleMLData(df, y_col="y", d_cols="d", x_cols=["x1", "x2", "x3"])
     np.random.seed(seed)  # DoubleML draws its folds from numpy's global RNG when it is constructed
-    irm = dml.DoubleMLIRM(data, default_learner(random_state=1), LGBMClassifier(**DEFAULT_LGBM_PARAMS,
-                                                                                   random_state=2),
+    irm = dml.DoubleMLIRM(data, make_pipeline(PolynomialFeatures(2), LinearRegression()), LogisticRegression(),
                           n_folds=5, n_rep=3, score="ATE", trimming_threshold=0.01)
     irm.fit()
     return res.params["d"], res.bse["d"], float(irm.coef[0]), float(irm.se[0]), ate
@@ -119,7 +122,7 @@ def _binary_study():
     pytest.importorskip("doubleml")
     from joblib import Parallel, delayed
 
-    out = np.array(Parallel(n_jobs=2)(delayed(_binary_one)(s) for s in range(50)))
+    out = np.array(Parallel(n_jobs=2)(delayed(_binary_one)(s) for s in range(100)))
     b, bse, a, ase, ate = out.T
     diff = b - a
     r = dict(mean_diff=diff.mean(), mcse=diff.std(ddof=1) / np.sqrt(len(diff)), bias_plce=(b - ate).mean(),
@@ -131,14 +134,14 @@ def _binary_study():
 
 def test_binary_treatment_both_cover_the_ate():
     r = _binary_study()
-    # measured: plce bias +0.011 (covers 98%), IRM -0.027 (covers 100%), plce SE 0.89x IRM's
-    assert r["cov_plce"] >= 0.88 and r["cov_irm"] >= 0.88, r
-    assert abs(r["bias_plce"]) < 0.15, r
+    # measured (100 seeds): plce bias -0.001, coverage 0.99; IRM +0.006, coverage 0.99; plce's SE 1.16 x IRM's
+    assert r["cov_plce"] >= 0.90 and r["cov_irm"] >= 0.90, r
+    assert abs(r["bias_plce"]) < 0.05, r
 
 
-@pytest.mark.xfail(reason="issue #3 open: plce's estimate is above DoubleML IRM's ATE by 0.038 (MC s.e. of the "
-                          "difference 0.008) on this design; plce's bias is +0.011, IRM's -0.027", strict=False)
 def test_binary_treatment_agrees_with_doubleml_irm():
+    # measured (100 seeds): difference -0.008 (MC s.e. of the difference 0.006); seeds 0-49 alone -0.001 (0.008),
+    # seeds 50-99 -0.015 (0.008)
     r = _binary_study()
     assert abs(r["mean_diff"]) < 2 * r["mcse"], r
 
