@@ -29,7 +29,8 @@ def test_fast_path_predicts_bit_for_bit_like_the_wrapper(overrides):
     np.testing.assert_array_equal(fast.predict(X), slow.predict(X))
 
 
-@pytest.mark.parametrize("learner", [default_learner(n_jobs=-1),
+@pytest.mark.parametrize("learner", [default_learner(n_jobs=-1), default_learner(application="huber"),
+                                     default_learner(num_threads=2),
                                      default_learner(objective=lambda y, p: (p - y, 1 + 0 * p))])
 def test_other_settings_keep_the_wrapper(learner):
     assert isinstance(seeded_clone(learner, 1), lightgbm.LGBMRegressor)
