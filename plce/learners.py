@@ -116,7 +116,8 @@ def seeded_clone(learner, seed: int):
     params = est.get_params()
     if "random_state" in params:
         est.set_params(random_state=int(seed))
-    return BoosterFit(est) if BoosterFit.applies(est) else est
+        params["random_state"] = int(seed)
+    return BoosterFit(est, params) if BoosterFit.applies(est, params) else est
 
 
 class BoosterFit:
@@ -135,17 +136,18 @@ class BoosterFit:
     RESOLVED_ALIASES = frozenset({"objective_type", "app", "application", "loss", "num_threads", "num_thread",
                                   "nthread", "nthreads"})
 
-    def __init__(self, est):
+    def __init__(self, est, params: dict | None = None):
         self.est = est
+        self.params = dict(est.get_params() if params is None else params)  # get_params is slow-ish: once
         self.booster_ = None
 
     @staticmethod
-    def applies(est) -> bool:
+    def applies(est, params: dict | None = None) -> bool:
         try:
             from lightgbm import LGBMRegressor
         except ImportError:  # pragma: no cover - lightgbm is a core dependency
             return False
-        p = est.get_params()
+        p = est.get_params() if params is None else params
         return (type(est) is LGBMRegressor and isinstance(p.get("n_jobs"), int) and p["n_jobs"] > 0
                 and (p.get("objective") is None or isinstance(p.get("objective"), str))
                 and (p.get("random_state") is None or isinstance(p.get("random_state"), (int, np.integer)))
@@ -153,7 +155,7 @@ class BoosterFit:
 
     def train_params(self) -> tuple[dict, int]:
         """The parameters the wrapper would give :func:`lightgbm.train`, and the number of rounds."""
-        params = self.est.get_params()
+        params = dict(self.params)
         rounds = int(params.pop("n_estimators"))
         for key in ("importance_type", "class_weight"):
             params.pop(key, None)
@@ -173,7 +175,7 @@ class BoosterFit:
         return self.booster_.predict(X)
 
     def get_params(self, deep: bool = True) -> dict:
-        return self.est.get_params(deep)
+        return dict(self.params)
 
 
 def fit_predict(learner, X_train, y_train: np.ndarray, X_test) -> np.ndarray:

@@ -40,7 +40,7 @@ def test_whole_fit_unchanged_by_the_fast_path(monkeypatch):
     df, _ = plce.datasets.make_simdata("re_het", n=400, random_state=3)
     f = "y ~ t | x1 + x2 + x3 + x4 + x5 + (1|g)"
     fast = plce.ols_ml(f, data=df, n_rep=1, random_state=3)
-    monkeypatch.setattr(BoosterFit, "applies", staticmethod(lambda est: False))
+    monkeypatch.setattr(BoosterFit, "applies", staticmethod(lambda est, params=None: False))
     slow = plce.ols_ml(f, data=df, n_rep=1, random_state=3)
     np.testing.assert_array_equal(fast.params.to_numpy(), slow.params.to_numpy())
     np.testing.assert_array_equal(fast.bse.to_numpy(), slow.bse.to_numpy())
