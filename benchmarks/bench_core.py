@@ -54,7 +54,8 @@ def main():
     ap.add_argument("--n-jobs", type=int, default=1, help="for both packages (plce's default is 1 below 20k rows)")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per size (the median is reported)")
     args = ap.parse_args()
-    from plce.api import DEFAULT_N_REP
+    from plce.options import FitOptions
+    DEFAULT_N_REP = FitOptions().n_rep
 
     warnings.simplefilter("ignore")
     rows = []
@@ -65,8 +66,8 @@ def main():
         tp, te, td = [], [], []
         for _ in range(reps):
             # equal work: the same two nuisance fits per fold as DoubleML's PLR
-            te.append(time_plce(df, p, DEFAULT_N_REP, args.n_jobs, heteroskedasticity=False,
-                                linear_controls=False)[0])
+            te.append(time_plce(df, p, DEFAULT_N_REP, args.n_jobs, estimand="variance_weighted",
+                                final_controls="none")[0])
             td.append(time_doubleml(df, p, DEFAULT_N_REP, args.n_jobs)[0])
             # plce's default fit (its own n_jobs default too): adds the treatment-variance model (inner fits)
             # and the linear controls

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_random_effects.py [--n 100000] [--groups 1000] [--n-rep 1]
 
-Both fits use the same learner, folds, repetitions and heteroskedasticity setting; the ratio is the
+Both fits use the same learner, folds, repetitions and estimand; the ratio is the
 cost of the backfitting (two learner fits per nuisance plus REML) and the within-group final stage.
 """
 import argparse
@@ -32,12 +32,12 @@ def main():
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--groups", type=int, default=1000)
     ap.add_argument("--n-rep", type=int, default=1)
-    ap.add_argument("--heteroskedasticity", action="store_true")
+    ap.add_argument("--estimand", default="variance_weighted", help="ate or variance_weighted")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     df = make(args.n, args.groups)
     base = "y ~ t | " + " + ".join(f"x{j + 1}" for j in range(10))
-    kw = dict(n_rep=args.n_rep, random_state=1, heteroskedasticity=args.heteroskedasticity)
+    kw = dict(n_rep=args.n_rep, random_state=1, estimand=args.estimand)
     t0 = time.perf_counter()
     a = plce.ols_ml(base, data=df, **kw)
     t_plain = time.perf_counter() - t0

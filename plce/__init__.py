@@ -4,7 +4,8 @@
 >>> res = plce.ols_ml("y ~ t | x1 + x2", data=df)  # doctest: +SKIP
 """
 from . import datasets
-from .api import PLCE, ols_ml
+from .model import PLCE, ols_ml
+from .options import FitOptions
 from .errors import FormulaError, MissingValueWarning, PLCEError, PLCEWarning
 from .results import PLCEResults
 
@@ -13,6 +14,7 @@ __version__ = "0.1.0"
 __all__ = [
     "PLCE",
     "PLCEResults",
+    "FitOptions",
     "ols_ml",
     "datasets",
     "PLCEError",

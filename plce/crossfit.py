@@ -2,20 +2,31 @@
 
 Every source of randomness descends from one :class:`numpy.random.SeedSequence`
 built from the user's ``random_state``: repetition ``r`` gets child ``r``,
-which seeds its fold split and one integer seed per (fold, nuisance) learner
-clone. Tasks are independent of the order they run in, so results are
-identical for any ``n_jobs``.
+which seeds its fold split and the learner clones of each fold. A learner asks
+for its seed by *role* (:meth:`CrossfitPlan.seed`: ``"outcome"``,
+``"treatment:0"``, ``"variance"``, ...). The roles of plce 0.1 keep the integer
+slots they had then (:data:`ROLE_SLOTS`), so fits reproduce across versions;
+any other role gets a seed of its own from a SeedSequence keyed by the role's
+name, so roles can never collide however many treatments there are. Tasks are
+independent of the order they run in, so results are identical for any
+``n_jobs``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+import zlib
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .errors import PLCEError
 
-__all__ = ["make_folds", "seed_sequence", "CrossfitPlan", "make_plan", "run_tasks"]
+__all__ = ["make_folds", "seed_sequence", "CrossfitPlan", "make_plan", "plan_from_folds", "run_tasks", "ROLE_SLOTS"]
+
+#: roles whose seeds are the per-fold integer slots of plce 0.1 (kept so that fits reproduce across versions)
+ROLE_SLOTS = {"outcome": 0, "treatment:0": 1, "treatment:1": 2, "treatment:2": 3, "treatment:3": 4,
+              "inner_split": 5, "inner_treatment": 6, "variance": 7}
+N_SLOTS = 8
 
 
 def seed_sequence(random_state) -> tuple[np.random.SeedSequence, int]:
@@ -103,6 +114,14 @@ class CrossfitPlan:
         f = self.folds[r]
         return np.flatnonzero(f != k), np.flatnonzero(f == k)
 
+    def seed(self, r: int, k: int, role: str) -> int:
+        """The integer seed of the learner (or random draw) playing ``role`` in fold ``k`` of repetition ``r``."""
+        slot = ROLE_SLOTS.get(role)
+        if slot is not None:
+            return int(self.seeds[r, k, slot])
+        ss = np.random.SeedSequence(self.entropy, spawn_key=(r, k, zlib.crc32(role.encode())))
+        return int(ss.generate_state(1, dtype=np.uint32)[0] % (2**31 - 1))
+
 
 def make_plan(
     n: int,
@@ -112,7 +131,7 @@ def make_plan(
     random_state,
     strata: np.ndarray | None = None,
     clusters: np.ndarray | None = None,
-    n_seeds: int = 8,
+    n_seeds: int = N_SLOTS,
 ) -> CrossfitPlan:
     """Draw the folds of every repetition and the seeds of every learner clone."""
     if not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
@@ -139,6 +158,35 @@ def make_plan(
         if (counts == 0).any():
             raise PLCEError(f"Repetition {r}: a fold is empty; use fewer folds.")
     return CrossfitPlan(folds=folds, seeds=seeds, entropy=entropy, n_folds=int(n_folds))
+
+
+def plan_from_folds(folds, n: int, *, random_state) -> CrossfitPlan:
+    """A plan from user-given fold labels, checked to be a partition of the units into folds 0..K-1.
+
+    ``folds`` is (n,) or (n_rep, n) integer labels; every label 0..K-1 must occur and every unit must have one. The
+    labels set the number of folds and repetitions (``n_folds`` and ``n_rep`` are then not used).
+    """
+    arr = np.asarray(folds)
+    if arr.dtype == object or arr.ndim not in (1, 2) or arr.shape[-1] != n:
+        raise PLCEError(f"folds must be integer labels of shape ({n},) or (n_rep, {n}) for the {n} rows used; "
+                        f"got shape {arr.shape}.")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+            raise PLCEError("folds must be integer labels 0, 1, ..., K-1.")
+    arr = arr.astype(np.int64).reshape(-1, n)
+    if arr.min() < 0:
+        raise PLCEError(f"folds has negative labels ({int(arr.min())}); every unit needs a fold 0..K-1, so that it "
+                        "is held out once.")
+    K = int(arr.max()) + 1
+    if K < 2:
+        raise PLCEError("folds has a single label; cross-fitting needs at least 2 folds.")
+    for r in range(arr.shape[0]):
+        missing = np.setdiff1d(np.arange(K), np.unique(arr[r]))
+        if missing.size:
+            raise PLCEError(f"folds (repetition {r}) has no unit with label(s) {missing.tolist()}; labels must be "
+                            f"0..{K - 1} with none skipped.")
+    base = make_plan(n, n_folds=K, n_rep=arr.shape[0], random_state=random_state)
+    return CrossfitPlan(folds=arr, seeds=base.seeds, entropy=base.entropy, n_folds=K)
 
 
 def run_tasks(func: Callable, tasks: Sequence, *, n_jobs: int = 1, progress: bool = False, desc: str = "") -> list:

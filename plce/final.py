@@ -29,7 +29,13 @@ __all__ = [
     "fit_final",
     "aggregate",
     "hl_mean",
+    "final_terms",
+    "quadratic_terms",
+    "FINAL_TERMS_MAX",
 ]
+
+#: at most this many control terms enter the final stage under final_controls="auto" (and at most n/20)
+FINAL_TERMS_MAX = 50
 
 FinalForm = Literal["feasible", "residual"]
 
@@ -362,3 +368,35 @@ def aggregate(thetas: np.ndarray, covs: np.ndarray, rule: str = "median") -> tup
     else:
         raise PLCEError(f"aggregate must be 'median' or 'hl'; got {rule!r}.")
     return theta, V
+
+
+def final_terms(design, form: str = "auto") -> tuple[np.ndarray | None, str]:
+    """The controls as final-stage columns, and which form they take ("none", "linear" or "quadratic").
+
+    ``"quadratic"``: the controls (numeric columns and dummies), the squares of the non-binary ones and all pairwise
+    products; ``"linear"``: the controls; ``"auto"``: the quadratic terms when they number at most
+    ``min(FINAL_TERMS_MAX, n/20)``, else the controls when those do, else none.
+    """
+    if form == "none" or design.X.shape[1] == 0:
+        return None, "none"
+    X = design.numeric_X()
+    limit = min(FINAL_TERMS_MAX, design.nobs / 20)
+    if form in ("quadratic", "auto"):
+        Q = np.column_stack([X, quadratic_terms(X)])
+        if form == "quadratic" or Q.shape[1] <= limit:
+            return Q, "quadratic"
+    if form == "auto" and X.shape[1] > limit:
+        return None, "none"
+    return X, "linear"
+
+
+def quadratic_terms(X: np.ndarray) -> np.ndarray:
+    """Squares of the non-binary columns and products of every pair of columns (binary x binary included)."""
+    p = X.shape[1]
+    nonbin = [j for j in range(p) if len(np.unique(X[:, j])) > 2]
+    X = X.copy()
+    # centred and scaled first: the same span (with the intercept and X), better conditioned
+    X[:, nonbin] = (X[:, nonbin] - X[:, nonbin].mean(0)) / X[:, nonbin].std(0)
+    cols = [X[:, j] ** 2 for j in nonbin]
+    cols += [X[:, i] * X[:, j] for i in range(p) for j in range(i + 1, p)]
+    return np.column_stack(cols) if cols else np.empty((len(X), 0))

@@ -33,7 +33,8 @@ from scipy.stats import rankdata
 from .errors import PLCEError, PLCEWarning, warn
 from .kernels import min_nu, rank_kernel_mean, spatial_kernel_mean, spatial_neighbours, weight_matrix_mean
 
-__all__ = ["InterferencePlan", "Selected", "build_plan", "DEFAULT_TOP_K", "feature_name"]
+__all__ = ["InterferencePlan", "InterferenceSpec", "Selected", "interference_spec", "build_plan", "DEFAULT_TOP_K",
+           "feature_name", "kept_table", "note", "KIND_DESCRIPTIONS"]
 
 #: candidate features kept per nuisance model and fold
 DEFAULT_TOP_K = 10
@@ -172,22 +173,54 @@ def _compute(kind, prox, a, nu, pairs) -> np.ndarray:
     return np.where(np.isfinite(psi), psi, np.mean(a, axis=0))
 
 
-def build_plan(option, *, X_num: np.ndarray, control_names: list[str], t: np.ndarray, treatment_name: str,
-               data=None, row_mask: np.ndarray | None = None, top_k: int = DEFAULT_TOP_K) -> InterferencePlan | None:
-    """Turn the user's ``interference`` option into an :class:`InterferencePlan` (or ``None`` when off).
+@dataclass(frozen=True)
+class InterferenceSpec:
+    """What the user's ``interference`` option means for the rows used, before any control is looked at.
+
+    ``kind`` is ``"learned"``, ``"coordinates"`` or ``"matrix"``; ``proximity`` holds the coordinates (n, d) of the
+    rows used or their row-subset weight matrix (``None`` for learned interference, whose proximities are the
+    controls). Built once per model (:func:`interference_spec`); a refit on fewer controls reuses it.
+    """
+
+    kind: str
+    proximity: object = None
+    name: str = ""
+    top_k: int = DEFAULT_TOP_K
+
+
+def interference_spec(option, *, data=None, row_mask: np.ndarray | None = None, n: int,
+                      top_k: int = DEFAULT_TOP_K) -> InterferenceSpec | None:
+    """Check the user's ``interference`` option against the data (``None`` when it is off).
 
     Parameters
     ----------
     option : bool, "learned", list of column names, or an n x n (sparse) matrix
+    data : the user's DataFrame (for coordinate columns)
+    row_mask : rows of ``data`` that are used (after dropping missing values)
+    n : number of rows used
+    """
+    if option is False or option is None:
+        return None
+    if option is True or (isinstance(option, str) and option == "learned"):
+        return InterferenceSpec("learned", None, "", int(top_k))
+    if isinstance(option, str) or (isinstance(option, (list, tuple)) and all(isinstance(c, str) for c in option)):
+        cols = [option] if isinstance(option, str) else list(option)
+        return InterferenceSpec("coordinates", _coordinates(cols, data, row_mask, n), ",".join(cols), int(top_k))
+    return InterferenceSpec("matrix", _weight_matrix(option, row_mask, n), "W", int(top_k))
+
+
+def build_plan(spec: InterferenceSpec | None, *, X_num: np.ndarray, control_names: list[str], t: np.ndarray,
+               treatment_name: str) -> InterferencePlan | None:
+    """Every candidate feature at every bandwidth for these controls (``None`` when interference is off).
+
+    Parameters
+    ----------
+    spec : from :func:`interference_spec`
     X_num : (n, p) numeric controls of the rows used
     control_names : names of the columns of ``X_num``
     t : (n,) the treatment
-    data : the user's DataFrame (for coordinate columns)
-    row_mask : rows of ``data`` that are used (after dropping missing values)
     """
-    if not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise PLCEError(f"interference_top_k must be a positive integer; got {top_k!r}.")
-    if option is False or option is None:
+    if spec is None:
         return None
     n = len(t)
     smooth = {treatment_name: np.asarray(t, dtype=float)}
@@ -195,7 +228,7 @@ def build_plan(option, *, X_num: np.ndarray, control_names: list[str], t: np.nda
         smooth[name] = X_num[:, j]
     outcome_only = frozenset({treatment_name})
 
-    if option is True or (isinstance(option, str) and option == "learned"):
+    if spec.kind == "learned":
         numeric = [j for j in range(X_num.shape[1]) if len(np.unique(X_num[:, j])) > 2][:MAX_PROXIMITIES]
         if not numeric:
             raise PLCEError("interference='learned' needs at least one numeric (non-binary) control to measure "
@@ -206,17 +239,15 @@ def build_plan(option, *, X_num: np.ndarray, control_names: list[str], t: np.nda
         proximity = {control_names[j]: X_num[:, j] for j in numeric}
         nu0 = 2.0 * (1.06 * n ** (-0.2)) ** 2  # Silverman's rule on the unit-variance rank scale, as nu = 2 h^2
         grid = tuple(sorted({max(nu0 * m, min_nu(n)) for m in NU_MULTIPLIERS}))
-        kind, pairs = "learned", None
-    elif isinstance(option, str) or (isinstance(option, (list, tuple)) and all(isinstance(c, str) for c in option)):
-        cols = [option] if isinstance(option, str) else list(option)
-        coords = _coordinates(cols, data, row_mask, n)
-        proximity = {",".join(cols): coords}
-        grid, pairs = _spatial_bandwidths(coords)
+        pairs = None
+    elif spec.kind == "coordinates":
+        proximity = {spec.name: spec.proximity}
+        grid, pairs = _spatial_bandwidths(spec.proximity)
         nu0 = grid[len(grid) // 2]
-        kind = "coordinates"
     else:
-        proximity = {"W": _weight_matrix(option, row_mask, n)}
-        nu0, grid, pairs, kind = None, (None,), None, "matrix"
+        proximity = {"W": spec.proximity}
+        nu0, grid, pairs = None, (None,), None
+    kind = spec.kind
 
     # a control smoothed over itself (or its square over it) is a function of the unit's own value: skip
     candidates = [(a, b) for b in proximity for a in smooth if not (kind == "learned" and a in (b, b + "^2"))]
@@ -232,7 +263,7 @@ def build_plan(option, *, X_num: np.ndarray, control_names: list[str], t: np.nda
         A = np.column_stack([smooth[candidates[j][0]] for j in cols])
         for g, nu in enumerate(grid):
             bank[:, cols, g] = _compute(kind, proximity[b], A, nu, pairs)
-    return InterferencePlan(kind=kind, top_k=int(top_k), outcome_only=outcome_only, grid=tuple(grid),
+    return InterferencePlan(kind=kind, top_k=spec.top_k, outcome_only=outcome_only, grid=tuple(grid),
                             candidates=candidates, bank=bank, nu0=nu0)
 
 
@@ -324,3 +355,37 @@ def _weight_matrix(W, row_mask, n) -> sparse.csr_matrix:
         warn(f"{isolated} units have no neighbours in the interference weight matrix (rows summing to 0); their "
              "neighbour averages are set to the sample mean of each variable.", PLCEWarning)
     return W
+
+
+#: how the summary describes each kind of proximity
+KIND_DESCRIPTIONS = {"learned": "each numeric control as a proximity (learned interference)",
+                     "coordinates": "a Gaussian kernel on the coordinates",
+                     "matrix": "the given weight matrix (row-normalised)"}
+
+
+def kept_table(kept, n_fits: int):
+    """Features kept over all fits, one row per feature and model, most often kept first (see
+    :attr:`plce.PLCEResults.interference`)."""
+    import pandas as pd
+
+    if kept is None:
+        return None
+    if kept.empty:
+        return pd.DataFrame(columns=["smoothed", "proximity", "model", "share", "nu", "score"])
+    g = kept.groupby(["smoothed", "proximity", "model"], sort=False)
+    out = pd.DataFrame({"share": g.size() / n_fits, "nu": g["nu"].median(), "score": g["score"].median()})
+    return out.sort_values(["share", "score"], ascending=False).reset_index()
+
+
+def note(table, kind: str) -> str | None:
+    """The summary's note on the interference features kept (``table`` from :func:`kept_table`)."""
+    if table is None:
+        return None
+    what = KIND_DESCRIPTIONS[kind]
+    if table.empty:
+        return f"Interference: neighbour averages over {what}; no fold kept a feature."
+    top = ", ".join(f"{feature_name(r.smoothed, r.proximity, r.nu, kind)} [{r.model[0]}, {100 * r.share:.0f}%]"
+                    for r in table.head(6).itertuples())
+    return (f"Interference: neighbour averages over {what}, selected within each training fold by |Spearman "
+            f"corr| with inner residuals ({len(table)} distinct features over all folds; most kept: {top}). "
+            "Each model's kept features enter both learners as one least-squares index. See res.interference.")

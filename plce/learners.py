@@ -70,7 +70,7 @@ def default_learner(**overrides):
 
 
 def describe(learner) -> str:
-    """A short label for the summary, e.g. ``LightGBM (300 trees, lr 0.05)``."""
+    """A short label for the summary, e.g. ``LightGBM (300 trees, lr 0.03)``."""
     if is_lightgbm(learner):
         p = learner.get_params()
         return f"LightGBM ({p.get('n_estimators')} trees, lr {p.get('learning_rate')})"
@@ -180,10 +180,10 @@ class BoosterFit:
 
 def fit_predict(learner, X_train, y_train: np.ndarray, X_test) -> np.ndarray:
     """Fit on the training rows and predict the held-out rows."""
-    return fit_predict_fitted(learner.fit(X_train, y_train), X_test)
+    return checked_predict(learner.fit(X_train, y_train), X_test)
 
 
-def fit_predict_fitted(est, X_test) -> np.ndarray:
+def checked_predict(est, X_test) -> np.ndarray:
     """Predictions of a fitted learner, checked to be finite."""
     pred = np.asarray(est.predict(X_test), dtype=float).reshape(-1)
     if not np.all(np.isfinite(pred)):

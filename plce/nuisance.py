@@ -18,7 +18,7 @@ import pandas as pd
 from .crossfit import CrossfitPlan, run_tasks
 from .design import Design
 from .errors import PLCEError
-from .learners import fit_predict, fit_predict_fitted, is_lightgbm, learner_matrix, seeded_clone
+from .learners import checked_predict, fit_predict, is_lightgbm, learner_matrix, seeded_clone
 from .random_effects import backfit, predict_re
 from .variance import inner_residuals
 
@@ -43,7 +43,7 @@ class NuisanceFits:
     s2: np.ndarray | None = None  # (n_rep, n) cross-fitted treatment variance (first treatment)
     interference: pd.DataFrame | None = None  # per rep, fold: the interference features kept
 
-    def extra_columns(self, r: int) -> np.ndarray | None:
+    def blup_columns(self, r: int) -> np.ndarray | None:
         """Random-effect columns for the final stage of repetition r: [b_y, b_t1, ..., b_tk]."""
         if self.re_y is None:
             return None
@@ -77,12 +77,12 @@ def _fit_one(learner, seed, X, target, train, test, re, base=None):
         return fit_predict(est, _rows(X, train), t_train, _rows(X, test)) + off_test, None, None
     codes, F, max_iter = re
     fit = backfit(est, _rows(X, train), t_train, [c[train] for c in codes], F[train], max_iter=max_iter)
-    f_test = fit_predict_fitted(fit.learner, _rows(X, test))
+    f_test = checked_predict(fit.learner, _rows(X, test))
     b_test = predict_re(fit, [c[test] for c in codes]).sum(axis=1)
     return f_test + b_test + off_test, b_test, (fit.sigma2, fit.sigma2_b)
 
 
-def _inner(learner, seed, X, target, train, re, rng, inner_folds, base=None):
+def _inner_residuals(learner, seed, X, target, train, re, rng, inner_folds, base=None):
     """Inner out-of-fold residuals of ``target`` over the training units (the held-out fold is never used)."""
 
     def fp(tr, te):
@@ -91,18 +91,19 @@ def _inner(learner, seed, X, target, train, re, rng, inner_folds, base=None):
     return inner_residuals(fp, target[train], rng, inner_folds)
 
 
-def _variance_fold(learner_t, learner_v, seeds, Xt, Xv, t, train, test, re, inner_folds, base=None):
+def _variance_fold(learner_t, learner_v, seed, Xt, Xv, t, train, test, re, inner_folds, base=None):
     """Treatment variance for the held-out fold, learned on inner out-of-fold residuals of the training folds.
 
     With ``base``, both the inner treatment model and the variance model start from a least-squares fit on the
-    control terms (see :func:`_fit_one`).
+    control terms (see :func:`_fit_one`). ``seed(role)`` gives the fold's seeds.
     """
-    r = _inner(learner_t, seeds[6], Xt, t, train, re, np.random.default_rng(seeds[5]), inner_folds, base)
+    r = _inner_residuals(learner_t, seed("inner_treatment"), Xt, t, train, re, np.random.default_rng(seed("inner_split")),
+               inner_folds, base)
     target, off_test = r**2, 0.0
     if base is not None:
         off_train, off_test = ls_offset(base, target, train, test)
         target = target - off_train
-    return fit_predict(seeded_clone(learner_v, seeds[7]), _rows(Xv, train), target, _rows(Xv, test)) + off_test
+    return fit_predict(seeded_clone(learner_v, seed("variance")), _rows(Xv, train), target, _rows(Xv, test)) + off_test
 
 
 def _augment(X, F: np.ndarray):
@@ -115,13 +116,13 @@ def _augment(X, F: np.ndarray):
     return np.column_stack([X, F])
 
 
-def _interference_fold(inter, learner_y, learner_t, seeds, Xy, Xt, y, t, train, re):
+def _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, t, train, re):
     """Select the fold's interference features from inner residuals of models without them."""
     plan_i, inner_folds = inter
-    s = np.random.SeedSequence([int(seeds[5]), 1]).generate_state(3)
+    s = np.random.SeedSequence([seed("inner_split"), 1]).generate_state(3)
     rng = np.random.default_rng(int(s[0]))
-    r_y = _inner(learner_y, int(s[1]), Xy, y, train, re, rng, inner_folds)
-    r_t = _inner(learner_t, int(s[2]), Xt, t, train, re, np.random.default_rng(int(s[0])), inner_folds)
+    r_y = _inner_residuals(learner_y, int(s[1]), Xy, y, train, re, rng, inner_folds)
+    r_t = _inner_residuals(learner_t, int(s[2]), Xt, t, train, re, np.random.default_rng(int(s[0])), inner_folds)
     kept = plan_i.select(train, r_y, r_t, rng=np.random.default_rng(int(s[0]) + 1))
     return kept, plan_i.indices(kept, train, r_y, r_t)
 
@@ -129,15 +130,15 @@ def _interference_fold(inter, learner_y, learner_t, seeds, Xy, Xt, y, t, train, 
 def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, variance, inter=None):
     r, k = task
     train, test = plan.split(r, k)
-    seeds = plan.seeds[r, k]
+    seed = partial(plan.seed, r, k)
     Xy = learner_matrix(learner_y, X_frame, X_num)
     Xt = learner_matrix(learner_t, X_frame, X_num)
     kept, F = [], np.empty((len(y), 0))
     if inter is not None:
-        kept, F = _interference_fold(inter, learner_y, learner_t, seeds, Xy, Xt, y, T[:, 0], train, re)
+        kept, F = _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, T[:, 0], train, re)
         Xy, Xt = _augment(Xy, F), _augment(Xt, F)
-    ell, by, vy = _fit_one(learner_y, seeds[0], Xy, y, train, test, re)
-    outs = [_fit_one(learner_t, seeds[1 + j], Xt, T[:, j], train, test, re) for j in range(T.shape[1])]
+    ell, by, vy = _fit_one(learner_y, seed("outcome"), Xy, y, train, test, re)
+    outs = [_fit_one(learner_t, seed(f"treatment:{j}"), Xt, T[:, j], train, test, re) for j in range(T.shape[1])]
     m = np.column_stack([o[0] for o in outs])
     bt = None if re is None else np.column_stack([o[1] for o in outs])
     s2 = None
@@ -147,7 +148,7 @@ def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, va
         # noisier where there is no interference (baseline RMSE 1.47x off's; without it 1.04x, 24 seeds)
         Xv = learner_matrix(learner_v, X_frame, X_num)
         Xt0 = learner_matrix(learner_t, X_frame, X_num)
-        s2 = _variance_fold(learner_t, learner_v, seeds, Xt0, Xv, T[:, 0], train, test, re, inner_folds, base)
+        s2 = _variance_fold(learner_t, learner_v, seed, Xt0, Xv, T[:, 0], train, test, re, inner_folds, base)
     return test, ell, m, by, bt, (vy, [o[2] for o in outs]), s2, kept
 
 
@@ -198,6 +199,7 @@ def fit_nuisances(
     re_iter: int = 2,
     variance: tuple | None = None,
     interference=None,
+    inner_folds: int = 2,
 ) -> NuisanceFits:
     """Cross-fit the outcome and treatment models over every (repetition, fold).
 
@@ -205,12 +207,11 @@ def fit_nuisances(
     ``variance=(learner, inner_folds, base)`` also cross-fits the first treatment's conditional variance; ``base``
     (n x q control terms or None) is the least-squares start of its inner treatment model and of the variance model.
     ``interference`` (an :class:`plce.interference.InterferencePlan`) adds the interference features each
-    fold selects from inner residuals of its training units to every learner of that fold.
+    fold selects from inner residuals (an ``inner_folds``-way split) of its training units to every learner of that
+    fold.
     """
     y, T = design.y, design.T
     n, kt = T.shape
-    if plan.seeds.shape[2] < 1 + kt:
-        raise PLCEError(f"Too many treatments ({kt}) for the seed plan; this is a bug, please report it.")
     for j, name in enumerate(design.treatment_names):
         if np.ptp(T[:, j]) == 0:
             raise PLCEError(f"The treatment '{name}' is constant (all {T[0, j]:g}); there is no effect to estimate.")
@@ -238,7 +239,7 @@ def fit_nuisances(
     func = partial(
         _fold_task, y=y, T=T, X_frame=X_frame, X_num=X_num, learner_y=learner_y, learner_t=learner_t, plan=plan,
         re=re, variance=variance,
-        inter=None if interference is None else (interference, 2),
+        inter=None if interference is None else (interference, inner_folds),
     )
     tasks = [(r, k) for r in range(plan.n_rep) for k in range(plan.n_folds)]
     out = run_tasks(func, tasks, n_jobs=n_jobs, progress=progress, desc="cross-fitting")

@@ -26,9 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .errors import PLCEWarning, warn
+from .errors import FewGroupsWarning, PLCEError, PLCEWarning, warn
 
-__all__ = ["reml_random_intercept", "REFit", "backfit", "predict_re", "independent_columns"]
+__all__ = ["reml_random_intercept", "REFit", "backfit", "predict_re", "independent_columns", "check_groups",
+           "variance_table", "warn_zero_variances", "FEW_GROUPS"]
+
+#: random-intercept factors with fewer groups than this get a warning
+FEW_GROUPS = 20
 
 
 def _group_sums(codes: np.ndarray, G: int, M: np.ndarray) -> np.ndarray:
@@ -103,7 +107,6 @@ class REFit:
     blups: list  # per factor: (G_k,) array of BLUPs (index = training group code)
     sigma2: float
     sigma2_b: list  # per factor
-    n_iter: int
 
 
 def _blup(r_adj: np.ndarray, codes: np.ndarray, G: int, sigma2: float, sigma2_b: float) -> np.ndarray:
@@ -135,23 +138,22 @@ def independent_columns(F: np.ndarray, tol: float = 1e-9) -> np.ndarray:
 
 
 def backfit(learner, X_learn, y: np.ndarray, codes: list[np.ndarray], F: np.ndarray, *, max_iter: int = 5,
-            tol: float = 1e-4, predict_fn=None) -> REFit:
+            tol: float = 1e-4) -> REFit:
     """Fit ``learner`` with random intercepts for each factor in ``codes`` by backfitting.
 
-    ``predict_fn(est, X)`` returns in-sample predictions (defaults to ``est.predict``).
-    Iterates until the BLUPs change by less than ``tol`` times their scale, at most ``max_iter`` times.
+    Iterates until the BLUPs change by less than ``tol`` times their scale, at most ``max_iter`` (>= 1) times.
     """
-    predict_fn = predict_fn or (lambda est, X: np.asarray(est.predict(X), dtype=float))
+    if max_iter < 1:
+        raise PLCEError(f"re_iter must be at least 1 (backfitting passes); got {max_iter}.")
     n = len(y)
     F = independent_columns(F)
     Gs = [int(c.max()) + 1 for c in codes]
     b = [np.zeros(G) for G in Gs]
     sigma2, s2b = float(np.var(y)), [0.0] * len(codes)
-    it = 0
-    for it in range(1, max_iter + 1):
+    for _ in range(max_iter):
         zb = sum(bk[c] for bk, c in zip(b, codes))
         est = learner.fit(X_learn, y - zb)
-        fhat = predict_fn(est, X_learn)
+        fhat = np.asarray(est.predict(X_learn), dtype=float)
         change = 0.0
         for k, c in enumerate(codes):
             others = sum((b[j][codes[j]] for j in range(len(codes)) if j != k), np.zeros(n))
@@ -162,7 +164,7 @@ def backfit(learner, X_learn, y: np.ndarray, codes: list[np.ndarray], F: np.ndar
             b[k] = new
         if change < tol:
             break
-    return REFit(learner=est, blups=b, sigma2=sigma2, sigma2_b=list(s2b), n_iter=it)
+    return REFit(learner=est, blups=b, sigma2=sigma2, sigma2_b=list(s2b))
 
 
 def predict_re(fit: REFit, codes: list[np.ndarray]) -> np.ndarray:
@@ -176,6 +178,35 @@ def predict_re(fit: REFit, codes: list[np.ndarray]) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def warn_zero_variance(name: str, role: str) -> None:
-    warn(f"The random-intercept variance of '{name}' in the {role} model is estimated at 0: the groups add "
-         "nothing beyond the controls there, and its BLUPs are 0.", PLCEWarning)
+def check_groups(design) -> None:
+    """Refuse degenerate random-effect factors; warn about few groups."""
+    for name, codes in design.groups.items():
+        sizes = np.bincount(codes)
+        if len(sizes) < 2:
+            raise PLCEError(f"The random-effect factor '{name}' has a single group; a random intercept needs "
+                            f"at least two groups (remove the '(1|{name})' term).")
+        if sizes.max() < 2:
+            raise PLCEError(f"Every group of the random-effect factor '{name}' has one member, so group and unit "
+                            f"effects cannot be told apart; remove '(1|{name})' or use a coarser grouping.")
+        if len(sizes) < FEW_GROUPS:
+            warn(f"The random-effect factor '{name}' has only {len(sizes)} groups: its variance is poorly "
+                 f"estimated and cluster-robust standard errors by it can be too small (fewer than ~{FEW_GROUPS}).",
+                 FewGroupsWarning)
+
+
+def variance_table(re_variances):
+    """Random-intercept variance of each factor in each nuisance model: the mean over folds and repetitions."""
+    if re_variances is None:
+        return None
+    return re_variances.groupby(["factor", "model"], sort=False)["sigma2_b"].mean()
+
+
+def warn_zero_variances(re_variances) -> None:
+    """Warn for each factor and model whose variance component is 0 in at least half of the fits."""
+    if re_variances is None:
+        return
+    med = re_variances.groupby(["factor", "model"], sort=False)["sigma2_b"].median()
+    for (factor, model), v in med.items():
+        if v <= 0:
+            warn(f"The random-intercept variance of '{factor}' in the {model} model is estimated at 0: the groups "
+                 "add nothing beyond the controls there, and its BLUPs are 0.", PLCEWarning)

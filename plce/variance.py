@@ -8,12 +8,13 @@ E[theta(x)], the average effect (for a binary t, the ATE). See METHOD.md 3.
 How: for each held-out fold, the variance model is fit *inside the training
 folds* on out-of-fold squared treatment residuals from an inner split of the
 training data (``inner_folds`` parts; in-sample boosting residuals are far too
-small), and predicts the held-out units. Both the inner treatment model and the
-variance model start from a least-squares fit on the control terms
-(:func:`plce.nuisance.ls_offset`), the learner fitting what it leaves. For a
-0/1 treatment the default is the closed form s^2 = m(1 - m) from the cross-fitted m_hat, clipped to
-[0.01, 0.99]. Predictions are floored at ``floor`` times their mean so that no
-unit dominates; weights are 1/s^2 normalised to mean 1.
+small), and predicts the held-out units (:mod:`plce.nuisance`). Both the inner
+treatment model and the variance model start from a least-squares fit on the
+control terms (:func:`plce.nuisance.ls_offset`), the learner fitting what it
+leaves. For a 0/1 treatment the default is the closed form s^2 = m(1 - m) from
+the cross-fitted m_hat, clipped to [0.01, 0.99] (:func:`treatment_variance`).
+Predictions are floored at ``floor`` times their mean so that no unit
+dominates; weights are 1/s^2 normalised to mean 1.
 """
 from __future__ import annotations
 
@@ -24,13 +25,28 @@ import numpy as np
 from .errors import PLCEError, PositivityWarning, warn
 
 __all__ = ["VARIANCE_METHODS", "is_binary", "inner_residuals", "stabilized_weights", "WeightDiagnostics",
-           "weight_diagnostics", "ESS_WARN_FRACTION"]
+           "weight_diagnostics", "ESS_WARN_FRACTION", "treatment_variance", "PROPENSITY_CLIP"]
 
 VARIANCE_METHODS = ("auto", "model", "binary")
 #: plce warns when the effective sample size of the weights is below this fraction of n
 ESS_WARN_FRACTION = 0.2
 #: plce warns when more than this share of units sit at the variance floor
 FLOOR_WARN_SHARE = 0.25
+
+
+#: a 0/1 treatment's propensities are clipped to [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP] in m(1 - m)
+PROPENSITY_CLIP = 0.01
+
+
+def treatment_variance(nuisances, r: int, method: str) -> np.ndarray:
+    """s^2(x) of repetition ``r``: m(1 - m) of the clipped propensity (``"binary"``) or the learned variance."""
+    if method == "binary":
+        p = np.clip(nuisances.m[r, :, 0], PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+        return p * (1 - p)
+    if nuisances.s2 is None:
+        raise PLCEError("external_predictions need an 's2' entry when the estimand is the average effect with a "
+                        "non-binary treatment (or pass estimand='variance_weighted').")
+    return nuisances.s2[r]
 
 
 def is_binary(t: np.ndarray) -> bool:

@@ -19,7 +19,7 @@ def _ols_predict(Xtr, ytr, Xte):
 
 def test_linear_learner_equals_handwritten_crossfit(small_df):
     res = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=7,
-                      heteroskedasticity=False, linear_controls=False)
+                      estimand="variance_weighted", final_controls="none")
     X = small_df[["x1", "x2"]].to_numpy()
     y, t = small_df["y"].to_numpy(), small_df["t"].to_numpy()
     folds = res.folds[0]
@@ -33,12 +33,12 @@ def test_linear_learner_equals_handwritten_crossfit(small_df):
     assert_allclose(res.params["t"], theta, rtol=1e-10)
     for cov_type in ["HC0", "HC1", "HC2", "HC3"]:
         r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1,
-                        random_state=7, cov_type=cov_type, heteroskedasticity=False, linear_controls=False)
+                        random_state=7, cov_type=cov_type, estimand="variance_weighted", final_controls="none")
         ref = sm.OLS(y, Z).fit(cov_type=cov_type)
         assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-10)
     # with the controls linearly in the final stage: OLS on [1, t, l_hat, m_hat, x1, x2]
     r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=7,
-                    cov_type="HC3", heteroskedasticity=False, linear_controls=True)
+                    cov_type="HC3", estimand="variance_weighted", final_controls="linear")
     ref = sm.OLS(y, np.column_stack([Z, X])).fit(cov_type="HC3")
     assert_allclose(r.params["t"], ref.params[1], rtol=1e-10)
     assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-10)
@@ -46,26 +46,26 @@ def test_linear_learner_equals_handwritten_crossfit(small_df):
     Q = np.column_stack([Z, X, X[:, 0] ** 2, X[:, 1] ** 2, X[:, 0] * X[:, 1]])
     for option in ["quadratic", "auto"]:
         r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=7,
-                        cov_type="HC1", heteroskedasticity=False, linear_controls=option)
+                        cov_type="HC1", estimand="variance_weighted", final_controls=option)
         ref = sm.OLS(y, Q).fit(cov_type="HC1")
         assert_allclose(r.params["t"], ref.params[1], rtol=1e-9)
         assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-9)
-        assert r.info.linear_controls == "quadratic"
+        assert r.plan.final_terms_form == "quadratic"
     # effect interactions: also t x the centred quadratic terms, with m_hat x the same terms as free adjustment
     # columns; theta = mean fitted effect, variance = the sandwich's + var(fitted effects) / n
     Qc = Q[:, 4:] - Q[:, 4:].mean(0)
     r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=7,
-                    cov_type="HC1", heteroskedasticity=False, effect_interactions=True)
+                    cov_type="HC1", estimand="variance_weighted", effect_interactions=True)
     ref = sm.OLS(y, np.column_stack([Q, m[:, None] * Qc, t[:, None] * Qc])).fit(cov_type="HC1")
     cate = ref.params[1] + Qc @ ref.params[-5:]
     assert_allclose(r.params["t"], cate.mean(), rtol=1e-9)
     assert_allclose(r.bse["t"] ** 2, ref.bse[1] ** 2 + cate.var() / len(y), rtol=1e-9)
-    assert r.info.effect_interactions
+    assert r.plan.interact
     r = plce.ols_ml("y ~ t | x1 + x2", data=small_df, cluster="cl", learner=LinearRegression(), n_rep=1,
-                    random_state=7, heteroskedasticity=False, linear_controls=False)
+                    random_state=7, estimand="variance_weighted", final_controls="none")
     ref = sm.OLS(y, Z).fit(cov_type="cluster", cov_kwds={"groups": small_df["cl"].to_numpy()})
     assert_allclose(r.bse["t"], ref.bse[1], rtol=1e-10)
-    assert r.info.cov_type == "cluster"
+    assert r.cov_type == "cluster"
 
 
 def test_weighted_final_stage_equals_statsmodels_wls(small_df):
@@ -76,7 +76,7 @@ def test_weighted_final_stage_equals_statsmodels_wls(small_df):
     s2 = rng.uniform(0.01, 2.0, size=n)
     res = plce.ols_ml("y ~ t | x1 + x2", data=small_df, n_rep=1, random_state=0, cov_type="HC2",
                       external_predictions={"ell": ell[None], "m": m[None, :, None], "s2": s2[None]},
-                      linear_controls=False)
+                      final_controls="none")
     w = 1 / np.maximum(s2, 0.05 * s2.mean())
     Z = np.column_stack([np.ones(n), small_df["t"], ell, m])
     ref = sm.WLS(small_df["y"].to_numpy(), Z, weights=w / w.mean()).fit(cov_type="HC2")
@@ -89,7 +89,7 @@ def test_weighted_final_stage_equals_statsmodels_wls(small_df):
 def test_residual_form_equals_doubleml_plr(small_df):
     dml = pytest.importorskip("doubleml")
     res = plce.ols_ml("y ~ t | x1 + x2", data=small_df, learner=LinearRegression(), n_rep=1, random_state=3,
-                      final="residual", cov_type="HC0", heteroskedasticity=False, linear_controls=False)
+                      final="residual", cov_type="HC0", estimand="variance_weighted", final_controls="none")
     folds = res.folds[0]
     smpls = [[(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in range(5)]]
     data = dml.DoubleMLData(small_df, y_col="y", d_cols="t", x_cols=["x1", "x2"])

@@ -7,7 +7,7 @@ from scipy import sparse
 import plce
 from plce import PLCEError
 from plce.errors import PLCEWarning
-from plce.interference import build_plan, feature_name
+from plce.interference import InterferenceSpec, build_plan, feature_name
 
 
 def _df(n=400, seed=0):
@@ -27,7 +27,7 @@ def test_feature_names_read_like_the_statistics():
 def _plan_and_residuals(seed):
     df = _df()
     X = df[["x1", "x2"]].to_numpy()
-    plan = build_plan(True, X_num=X, control_names=["x1", "x2"], t=df.t.to_numpy(), treatment_name="t")
+    plan = build_plan(InterferenceSpec("learned"), X_num=X, control_names=["x1", "x2"], t=df.t.to_numpy(), treatment_name="t")
     rng = np.random.default_rng(seed)
     train = np.sort(rng.choice(len(df), 300, replace=False))
     return df, X, plan, train, rng.normal(size=300), rng.normal(size=300)
@@ -43,7 +43,7 @@ def test_selection_never_sees_held_out_outcomes():
     test = np.setdiff1d(np.arange(len(df)), train)
     y = df.y.to_numpy().copy()
     seeds = np.arange(8)
-    args = (LinearRegression(), LinearRegression(), seeds, X, X)
+    args = (LinearRegression(), LinearRegression(), lambda role: int(seeds[5]), X, X)
     kept, F = _interference_fold((plan, 2), *args, y, df.t.to_numpy(), train, None)
     y[test] = 1e3 * np.random.default_rng(9).normal(size=len(test))
     kept2, F2 = _interference_fold((plan, 2), *args, y, df.t.to_numpy(), train, None)

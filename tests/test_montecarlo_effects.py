@@ -40,7 +40,7 @@ def test_random_effects_with_heterogeneity_design():
 
 
 def test_switch_off_reproduces_the_variance_weighted_target():
-    r = run("het", reps=100, formula=F0, fit_kwargs={"heteroskedasticity": False})
+    r = run("het", reps=100, formula=F0, fit_kwargs={"estimand": "variance_weighted"})
     print(r)
     # E[s2 theta]/E[s2] = E[(1+x1)^2 x1^2]/E[(1+x1)^2] = 2 for x1 ~ N(0,1): the classic PLR estimand
     assert 1.8 < 1 + r["bias"] < 2.1, r
@@ -63,7 +63,7 @@ def _pair(seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         w = plce.ols_ml(F0, data=df, random_state=seed)
-        u = plce.ols_ml(F0, data=df, random_state=seed, heteroskedasticity=False)
+        u = plce.ols_ml(F0, data=df, random_state=seed, estimand="variance_weighted")
     return w.params["t"], w.bse["t"], u.params["t"], u.bse["t"]
 
 

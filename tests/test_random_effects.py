@@ -64,7 +64,7 @@ def test_re_fit_runs_and_reports(recwarn):
     res = plce.ols_ml("y ~ t | x1 + x2 + x3 + x4 + x5 + (1|g)", data=df, n_rep=2, random_state=0)
     text = res.summary().as_text()
     assert "No. Groups (g):" in text and "50" in text
-    assert res.info.cov_type == "cluster" and res.info.cluster_names == ("g",)
+    assert res.cov_type == "cluster" and res.plan.inference.cluster_names == ("g",)
     assert "clustered" in text or "cluster-robust by 'g' (50 clusters)" in text
     rv = res.re_variances
     assert rv[("g", "treatment:t")] > 0.3  # the group effect in t has variance 1

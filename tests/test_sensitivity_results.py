@@ -28,7 +28,7 @@ def test_ols_equivalent_plce_configuration_reproduces_sensemakr_darfur():
     y, d = df["peacefactor"].to_numpy(), df["directlyharmed"].to_numpy(dtype=float)
     res = plce.ols_ml(f"peacefactor ~ directlyharmed | {DARFUR_X}", data=df, n_rep=1, random_state=0,
                       external_predictions={"ell": hat(y)[None], "m": hat(d)[None, :, None]},
-                      heteroskedasticity=False, linear_controls=False)
+                      estimand="variance_weighted", final_controls="none")
     assert_allclose(res.params["directlyharmed"], 0.09731582, rtol=1e-6)
     scale = np.sqrt(res.df_resid / ols.df_resid)
     assert_allclose(res.bse_classical["directlyharmed"] * scale, 0.02325654, rtol=1e-6)
@@ -61,7 +61,7 @@ def test_plce_sensitivity_uses_classical_final_stage(fit):
 
 
 def test_benchmark_r2_is_share_of_oof_residual_variance(fit):
-    from plce.diagnostics.benchmark import benchmark_r2
+    from plce.diagnostics.sensitivity_benchmark import benchmark_r2
 
     r2d, r2y = benchmark_r2(fit, "x1")
     r2d_noise, _ = benchmark_r2(fit, "x5")

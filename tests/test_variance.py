@@ -78,7 +78,7 @@ def het_data():
 def test_switch_changes_the_estimand(het_data):
     f = "y ~ t | x1 + x2 + x3 + x4 + x5"
     w = plce.ols_ml(f, data=het_data, n_rep=2, random_state=0)
-    u = plce.ols_ml(f, data=het_data, n_rep=2, random_state=0, heteroskedasticity=False)
+    u = plce.ols_ml(f, data=het_data, n_rep=2, random_state=0, estimand="variance_weighted")
     # the variance-weighted target is 2 and the average effect 1 (the Monte Carlo tests check both over
     # 100 seeds); on one data set the two fits share their nuisances, so their gap is estimated tightly
     assert u.params["t"] - w.params["t"] > 0.3 and abs(w.params["t"] - 1) < abs(u.params["t"] - 1)
@@ -91,18 +91,18 @@ def test_switch_changes_the_estimand(het_data):
 def test_binary_treatment_uses_closed_form(het_data):
     df = het_data.assign(d=(het_data["t"] > het_data["t"].median()).astype(int))
     res = plce.ols_ml("y ~ d | x1 + x2 + x3", data=df, n_rep=1, random_state=0)
-    assert res.info.weighting == "binary"
+    assert res.plan.weighting == "binary"
     assert "m_hat(1 - m_hat)" in res.summary().as_text()
     with pytest.raises(PLCEError, match="variance='binary' needs a 0/1 treatment"):
-        plce.ols_ml("y ~ t | x1", data=df, n_rep=1, variance="binary")
+        plce.ols_ml("y ~ t | x1", data=df, n_rep=1, treatment_variance="binary")
 
 
 def test_several_treatments_default_to_unweighted(het_data):
     df = het_data.assign(t2=het_data["x3"] + np.random.default_rng(0).normal(size=len(het_data)))
     res = plce.ols_ml("y ~ t + t2 | x1 + x2", data=df, n_rep=1, random_state=0)
-    assert res.info.weighting is None
+    assert res.plan.weighting is None
     with pytest.raises(PLCEError, match="supports one treatment"):
-        plce.ols_ml("y ~ t + t2 | x1 + x2", data=df, n_rep=1, heteroskedasticity=True)
+        plce.ols_ml("y ~ t + t2 | x1 + x2", data=df, n_rep=1, estimand="ate")
 
 
 def test_nearly_deterministic_treatment_warns():
@@ -122,9 +122,9 @@ def test_effect_interactions_switch_and_summary(het_data):
     f = "y ~ t | x1 + x2 + x3"  # effect interactions: on with the weights, off with the classic estimand
     on = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1)
     off = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1, effect_interactions=False)
-    classic = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1, heteroskedasticity=False)
-    assert on.info.effect_interactions and not off.info.effect_interactions
-    assert not classic.info.effect_interactions  # the switch keeps the classic PLR estimand
+    classic = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1, estimand="variance_weighted")
+    assert on.plan.interact and not off.plan.interact
+    assert not classic.plan.interact  # the switch keeps the classic PLR estimand
     assert on.params["t"] != off.params["t"]
     assert "sample average of the fitted effects" in str(on.summary())
     assert "sample average of the fitted effects" not in str(classic.summary())
@@ -134,7 +134,7 @@ def test_effect_interactions_bad_values(het_data):
     with pytest.raises(PLCEError, match="effect_interactions"):
         plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions="yes")
     with pytest.raises(PLCEError, match="no controls, or linear_controls=False"):
-        plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions=True, linear_controls=False)
+        plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions=True, final_controls="none")
     with pytest.raises(PLCEError, match="final='feasible'"):
         plce.ols_ml("y ~ t | x1", data=het_data, effect_interactions=True, final="residual")
 
@@ -144,7 +144,7 @@ def test_average_effect_sample_drops_exactly_the_spread_term(het_data):
     pop = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1)
     smp = plce.ols_ml(f, data=het_data, random_state=0, n_rep=1, average_effect="sample")
     assert pop.params["t"] == smp.params["t"]  # same estimate, different SE
-    cate = pop._finals[0].cate[:, 0]
+    cate = pop.finals[0].cate[:, 0]
     assert np.isclose(pop.bse["t"] ** 2 - smp.bse["t"] ** 2, cate.var() / len(cate), rtol=1e-9)
     assert "conditions on these units' controls" in str(smp.summary())
     assert "for the population average" in str(pop.summary())
@@ -168,7 +168,9 @@ def test_variance_model_starts_from_least_squares_on_the_control_terms():
     train, test = np.arange(90), np.arange(90, n)
     zero = DummyRegressor(strategy="constant", constant=0.0)
     seeds = np.arange(8) + 11
-    got = _variance_fold(zero, zero, seeds, X, X, t, train, test, None, 2, base)
+    roles = {"inner_split": 5, "inner_treatment": 6, "variance": 7}
+    seed = lambda role: int(seeds[roles[role]])  # noqa: E731
+    got = _variance_fold(zero, zero, seed, X, X, t, train, test, None, 2, base)
 
     lab = np.empty(len(train), dtype=np.int64)
     lab[np.random.default_rng(seeds[5]).permutation(len(train))] = np.arange(len(train)) % 2
@@ -180,4 +182,4 @@ def test_variance_model_starts_from_least_squares_on_the_control_terms():
     want = sm.OLS(r**2, B[train]).fit().predict(B[test])
     assert_allclose(got, want, rtol=1e-8, atol=1e-10)
     # without the base the zero learners give zero variance: the start is what the test measured
-    assert_allclose(_variance_fold(zero, zero, seeds, X, X, t, train, test, None, 2), 0.0)
+    assert_allclose(_variance_fold(zero, zero, seed, X, X, t, train, test, None, 2), 0.0)

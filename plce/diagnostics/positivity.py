@@ -39,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_REPS", "WARN_SHARE", "excess_kurtosis", "null_sorted_kurtosis", "null_quantile", "reference_kurtosis",
-           "PositivityDiagnostic", "positivity"]
+__all__ = ["MIN_REPS", "WARN_SHARE", "excess_kurtosis", "reference_kurtosis", "PositivityDiagnostic", "positivity",
+           "warn_positivity"]
 
 #: fewest repetitions for which the diagnostic is computed
 MIN_REPS = 10
@@ -61,12 +61,6 @@ def excess_kurtosis(resid: np.ndarray) -> np.ndarray:
         return m4 / m2**2 - 3.0
 
 
-def null_sorted_kurtosis(n_rep: int, n: int, rng: np.random.Generator, n_sim: int = 5) -> np.ndarray:
-    """Expected sorted excess kurtoses of n units with n_rep iid normal draws each (averaged simulations)."""
-    sims = [np.sort(excess_kurtosis(rng.standard_normal((n_rep, n)))) for _ in range(n_sim)]
-    return np.mean(sims, axis=0)
-
-
 def reference_kurtosis(resid: np.ndarray, rng: np.random.Generator, n_sim: int = 20) -> np.ndarray:
     """Kurtoses (n_sim, n) under the calibrated reference v_ir = a_i + e_ir (see the module docstring)."""
     R, n = resid.shape
@@ -76,13 +70,6 @@ def reference_kurtosis(resid: np.ndarray, rng: np.random.Generator, n_sim: int =
         excess_kurtosis(rng.normal(0.0, np.sqrt(s2a), n)[None, :] + rng.normal(0.0, np.sqrt(s2e), (R, n)))
         for _ in range(n_sim)
     ])
-
-
-def null_quantile(n_rep: int, q: float, rng: np.random.Generator, n_draw: int = 50_000) -> float:
-    """Quantile ``q`` of one unit's excess kurtosis of n_rep iid normal draws."""
-    z = rng.standard_normal((n_rep, n_draw))
-    k = (z**4).mean(0) / ((z**2).mean(0)) ** 2 - 3.0
-    return float(np.quantile(k, q))
 
 
 @dataclass(frozen=True)
@@ -109,6 +96,16 @@ class PositivityDiagnostic:
             return f"needs n_rep >= {MIN_REPS} (fit has {self.n_rep})"
         return f"{100 * self.share_flagged:.1f}% of units flagged (10% expected)"
 
+    def frame(self, design) -> pd.DataFrame:
+        """Per-unit table aligned with the design's input rows: ``excess_kurtosis``, ``flagged``, ``dropped``."""
+        idx = design.input_index if design.input_index is not None else pd.RangeIndex(len(design.row_mask))
+        kappa = np.full(len(idx), np.nan)
+        flagged = np.zeros(len(idx), dtype=bool)
+        if self.reliable:
+            kappa[design.row_mask] = self.kurtosis
+            flagged[design.row_mask] = self.flagged
+        return pd.DataFrame({"excess_kurtosis": kappa, "flagged": flagged, "dropped": ~design.row_mask}, index=idx)
+
 
 def positivity(resid: np.ndarray, *, seed: int = 0, trim: float = 0.0125, q: float = 0.9) -> PositivityDiagnostic:
     """Compute the diagnostic from residuals of shape (R, n)."""
@@ -128,3 +125,17 @@ def positivity(resid: np.ndarray, *, seed: int = 0, trim: float = 0.0125, q: flo
                           "difference": observed[keep] - expected[keep]})
     return PositivityDiagnostic(n_rep=R, kurtosis=kappa, threshold=threshold,
                                 share_flagged=float(np.mean(kappa > threshold)), curve=curve, trim=trim)
+
+
+def warn_positivity(diag: PositivityDiagnostic) -> None:
+    """PositivityWarning when more than :data:`WARN_SHARE` of the units are flagged."""
+    from ..errors import PositivityWarning, warn
+
+    if diag.reliable and diag.share_flagged > WARN_SHARE:
+        warn(
+            f"Positivity: {100 * diag.share_flagged:.1f}% of units have treatment residuals dominated by "
+            "split-to-split noise (excess kurtosis above the 90th percentile of the no-problem reference; 10% "
+            "expected). The treatment may be nearly determined by the controls for these units; inspect "
+            "res.positivity and res.plot_positivity().",
+            PositivityWarning,
+        )

@@ -10,13 +10,11 @@ residual degrees of freedom of the (classical OLS) regression of Y on D and X.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import PLCEError, PLCEWarning
+from ..errors import PLCEError, PLCEWarning, warn
 
 __all__ = [
     "partial_r2",
@@ -36,6 +34,8 @@ __all__ = [
     "adjusted_critical_value",
     "sensitivity_stats",
     "ovb_bounds",
+    "bounds_table",
+    "summary_rows",
 ]
 
 
@@ -96,7 +96,7 @@ def group_partial_r2(coefs, cov, dof):
     return Fp / (Fp + float(_dof(dof)))
 
 
-def robustness_value(t_statistic, dof, q: float = 1.0, alpha: float = 1.0, invert: bool = False):
+def robustness_value(t_statistic, dof, q: float = 1.0, alpha: float = 1.0):
     """Robustness value RV_{q,alpha} (Cinelli & Hazlett 2020, sec. 4; sensemakr's conventions).
 
     The minimum strength of association (partial R^2 with both treatment and
@@ -111,8 +111,6 @@ def robustness_value(t_statistic, dof, q: float = 1.0, alpha: float = 1.0, inver
     alpha : float, default 1.0
         ``1.0`` gives RV_q; e.g. ``0.05`` gives RV_{q,0.05}. The critical value
         is Student's t with ``dof - 1`` degrees of freedom, as in sensemakr.
-    invert : bool
-        Unused here (kept for name compatibility); must be False.
 
     Examples
     --------
@@ -125,8 +123,6 @@ def robustness_value(t_statistic, dof, q: float = 1.0, alpha: float = 1.0, inver
         raise PLCEError(f"q must be a positive number (the share of the estimate explained away); got {q!r}.")
     if not (isinstance(alpha, (int, float, np.floating)) and 0 < float(alpha) <= 1):
         raise PLCEError(f"alpha must be in (0, 1]; got {alpha!r}.")
-    if invert:
-        raise PLCEError("invert=True is not supported.")
     d = _dof(dof)
     fq = q * np.abs(np.asarray(t_statistic, dtype=float)) / np.sqrt(d)
     if alpha >= 1:
@@ -247,8 +243,7 @@ def ovb_partial_r2_bound(r2dxj_x, r2yxj_dx, kd=1, ky=None, bound_label: str | No
         raise PLCEError("Impossible kd value. Try a lower kd.")
     r2yz = ((np.sqrt(ky_a) + np.sqrt(eta)) / np.sqrt(1 - eta)) ** 2 * r2y / (1 - r2y)
     if np.any(r2yz > 1):
-        warnings.warn("Implied bound on r2yz.dx greater than 1, try lower kd and/or ky. Setting r2yz.dx to 1.",
-                      PLCEWarning, stacklevel=2)
+        warn("Implied bound on r2yz.dx greater than 1, try lower kd and/or ky. Setting r2yz.dx to 1.", PLCEWarning)
         r2yz = np.minimum(r2yz, 1.0)
     name = bound_label or "benchmark"
 
@@ -305,9 +300,16 @@ def ovb_bounds(estimate, se, dof, r2dxj_x, r2yxj_dx, kd=(1, 2, 3), ky=None, alph
     As in sensemakr's ``ovb_bounds``/``sensemakr()``, the CI columns use Student's
     t with ``dof`` (not ``dof - 1``) degrees of freedom.
     """
-    a = _alpha(alpha)
+    _alpha(alpha)
     b = ovb_partial_r2_bound(r2dxj_x, r2yxj_dx, kd=kd, ky=ky, bound_label=benchmark)
-    r2d, r2y = b["r2dz_x"].to_numpy(), b["r2yz_dx"].to_numpy()
+    return bounds_table(estimate, se, dof, b, alpha=alpha, reduce=reduce)
+
+
+def bounds_table(estimate, se, dof, bounds: pd.DataFrame, *, alpha: float = 0.05, reduce: bool = True) -> pd.DataFrame:
+    """Add the adjusted estimate, SE, t and CI (t with ``dof`` df) to rows with ``r2dz_x`` and ``r2yz_dx``."""
+    a = _alpha(alpha)
+    b = bounds.copy()
+    r2d, r2y = b["r2dz_x"].to_numpy(dtype=float), b["r2yz_dx"].to_numpy(dtype=float)
     est = np.atleast_1d(adjusted_estimate(estimate, se, dof, r2d, r2y, reduce))
     s = np.atleast_1d(adjusted_se(se, dof, r2d, r2y))
     crit = stats.t.ppf(1 - a / 2, float(dof))
@@ -317,3 +319,12 @@ def ovb_bounds(estimate, se, dof, r2dxj_x, r2yxj_dx, kd=(1, 2, 3), ky=None, alph
     b["adjusted_lower_CI"] = est - crit * s
     b["adjusted_upper_CI"] = est + crit * s
     return b
+
+
+def summary_rows(t_statistic: float, dof, tag: str = "") -> list[tuple[str, str]]:
+    """The summary's sensitivity rows: partial R2 of the treatment with the outcome, RV_q=1 and RV_q=1,a=0.05."""
+    return [
+        (f"Partial R2 (Y~D|X){tag}:", f"{partial_r2(t_statistic, dof):.4f}"),
+        (f"Robustness value RV_q=1{tag}:", f"{robustness_value(t_statistic, dof):.4f}"),
+        (f"Robustness value RV_q=1,a=0.05{tag}:", f"{robustness_value(t_statistic, dof, alpha=0.05):.4f}"),
+    ]

@@ -1,12 +1,17 @@
-"""Sensitivity analysis of a plce fit: classical final-stage t and df, benchmark refits."""
+"""Sensitivity analysis of a plce fit: classical final-stage t and df, benchmark refits.
+
+A benchmark covariate's strength is measured by refitting the nuisances without it, on the same folds and seeds
+(:func:`plce.estimate.estimate` on the reduced design).
+"""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from ..errors import PLCEError, closest_names
+from ..errors import PLCEError, PLCEWarning, closest_names
 from .sensitivity_results import SensitivityResults
 
 __all__ = ["benchmark_r2", "sensitivity_for"]
@@ -34,17 +39,22 @@ def benchmark_r2(res, name: str, j: int = 0) -> tuple[float, float]:
     Returns ``(r2dxj_x, r2yxj_dx)``; each is ``(RSS_without - RSS_with) / RSS_without``, floored at 0,
     from out-of-fold treatment residuals and final-stage residuals respectively (summed over repetitions).
     """
-    if res._refit is None:
-        raise PLCEError("This result cannot be refit (it was built without its estimation context).")
+    from ..estimate import estimate
+    from ..plan import resolve
+
     d = res.design
     cols = _columns_for(d, name)
     reduced = dataclasses.replace(d, X=d.X.drop(columns=cols))
-    nuis_wo, finals_wo = res._refit(reduced, progress=False)[:2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PLCEWarning)  # the full fit has warned already
+        plan = resolve(res.options, reduced, interference=res.plan.interference, crossfit=res.plan.crossfit)
+        fit = estimate(reduced, res.options, plan)
+    nuis_wo, finals_wo = fit.nuisances, fit.finals
     nuis = res.nuisances
     t = d.T[:, j]
     rss_d = float(np.sum((t[None, :] - nuis.m[:, :, j]) ** 2))
     rss_d_wo = float(np.sum((t[None, :] - nuis_wo.m[:, :, j]) ** 2))
-    rss_y = float(sum(f.ssr for f in res._finals))
+    rss_y = float(sum(f.ssr for f in res.finals))
     rss_y_wo = float(sum(f.ssr for f in finals_wo))
     r2d = max(0.0, (rss_d_wo - rss_d) / rss_d_wo)
     r2y = max(0.0, (rss_y_wo - rss_y) / rss_y_wo)
@@ -54,11 +64,8 @@ def benchmark_r2(res, name: str, j: int = 0) -> tuple[float, float]:
 def sensitivity_for(res, treatment=None, *, q=1.0, alpha=0.05, reduce=True, benchmark=None, kd=(1, 2, 3),
                     ky=None, r2dz_x=None, r2yz_dx=None) -> SensitivityResults:
     names = list(res.params.index)
-    if treatment is None:
-        treatment = names[0]
-    if treatment not in names:
-        raise PLCEError(f"Treatment '{treatment}' is not in the model; choose one of {names}.")
-    j = names.index(treatment)
+    j = res._treatment_index(treatment)
+    treatment = names[j]
     est = float(res.params[treatment])
     se = float(res.bse_classical[treatment])
     dof = res.df_resid
@@ -77,16 +84,8 @@ def sensitivity_for(res, treatment=None, *, q=1.0, alpha=0.05, reduce=True, benc
         r2d = np.atleast_1d(np.asarray(r2dz_x, dtype=float))
         r2y = np.atleast_1d(np.asarray(r2yz_dx, dtype=float))
         r2d, r2y = np.broadcast_arrays(r2d, r2y)
-        est_adj = np.atleast_1d(s.adjusted_estimate(est, se, dof, r2d, r2y, reduce))
-        se_adj = np.atleast_1d(s.adjusted_se(se, dof, r2d, r2y))
-        from scipy import stats
-
-        crit = stats.t.ppf(1 - alpha / 2, dof)
-        manual = pd.DataFrame({
-            "bound_label": [f"manual ({a:g}, {b:g})" for a, b in zip(r2d, r2y)],
-            "r2dz_x": r2d, "r2yz_dx": r2y, "adjusted_estimate": est_adj, "adjusted_se": se_adj,
-            "adjusted_t": est_adj / se_adj, "adjusted_lower_CI": est_adj - crit * se_adj,
-            "adjusted_upper_CI": est_adj + crit * se_adj,
-        })
+        rows = pd.DataFrame({"bound_label": [f"manual ({a:g}, {b:g})" for a, b in zip(r2d, r2y)],
+                             "r2dz_x": r2d, "r2yz_dx": r2y})
+        manual = s.bounds_table(est, se, dof, rows, alpha=alpha, reduce=reduce)
         sr.bounds = manual if sr.bounds is None else pd.concat([sr.bounds, manual], ignore_index=True)
     return sr

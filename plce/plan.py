@@ -1,0 +1,203 @@
+"""What the options mean for one design: the data-dependent defaults, decided once.
+
+:func:`resolve` turns :class:`~plce.options.FitOptions` and a :class:`~plce.design.Design` into a
+:class:`FitPlan`: the learners (checked), the fold plan, the estimand and how the treatment variance is
+estimated, the final stage's control terms (built once), the group factor absorbed in the final stage, the
+inference settings (:class:`Inference`: covariance type and clusters) and the interference specification.
+:func:`plce.estimate.estimate` then runs the plan; nothing downstream re-reads the options for a decision
+that depends on the data.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from .crossfit import CrossfitPlan, make_plan, plan_from_folds
+from .design import Design
+from .errors import FewGroupsWarning, PLCEError, warn
+from .final import final_terms, normalize_cov_type
+from .learners import check_learner
+from .options import FitOptions
+from .random_effects import check_groups
+from .variance import is_binary
+
+__all__ = ["FitPlan", "Inference", "resolve", "resolve_inference", "AUTO_PARALLEL_N", "FEW_CLUSTERS"]
+
+#: from this many rows on, n_jobs=None means all cores
+AUTO_PARALLEL_N = 20_000
+#: cluster-robust standard errors warn below this many clusters
+FEW_CLUSTERS = 20
+#: progress="auto" shows a bar from this many rows on (and only on an interactive terminal)
+AUTO_PROGRESS_N = 20_000
+
+
+@dataclass(frozen=True)
+class Inference:
+    """How the final stage's covariance is computed: type, clusters, t or normal."""
+
+    cov_type: str
+    clusters: np.ndarray | None = None
+    cluster_names: tuple[str, ...] = ()
+    n_clusters: tuple[int, ...] = ()
+    use_t: bool = False
+
+    @property
+    def df_t(self) -> int | None:
+        """Degrees of freedom of the t distribution for clustered SEs: G - 1 (Stata's and statsmodels' rule)."""
+        return min(self.n_clusters) - 1 if self.cov_type == "cluster" and self.n_clusters else None
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """The resolved plan of one fit (see :func:`resolve`)."""
+
+    learner_y: object
+    learner_t: object
+    learner_v: object | None
+    n_jobs: int
+    crossfit: CrossfitPlan
+    estimand: str  # "ate", "att", "atc" or "variance_weighted"
+    weighting: str | None  # how s2(x) is estimated: "model", "binary" or None (no weights)
+    terms: np.ndarray | None  # the control terms (n, q): final-stage columns and the variance model's start
+    terms_form: str  # "none", "linear" or "quadratic"
+    final: str  # "feasible" or "residual"
+    interact: bool  # effect interactions with the terms
+    absorb: np.ndarray | None  # group codes absorbed in the final stage
+    inference: Inference
+    interference: object | None = None  # plce.interference.InterferenceSpec
+
+    @property
+    def n_rep(self) -> int:
+        return self.crossfit.n_rep
+
+    @property
+    def final_terms(self) -> np.ndarray | None:
+        """The control terms as final-stage columns (the feasible form only)."""
+        return self.terms if self.final == "feasible" else None
+
+    @property
+    def final_terms_form(self) -> str:
+        return self.terms_form if self.final == "feasible" else "none"
+
+    @property
+    def n_folds(self) -> int:
+        return self.crossfit.n_folds
+
+
+def resolve_inference(options: FitOptions, design: Design) -> Inference:
+    """Covariance type and clusters: cluster-robust when clusters are given, by the first random-intercept factor
+    when the formula has ``(1|g)`` and no clusters, HC1 otherwise."""
+    clusters, names = design.clusters, design.cluster_names
+    given = options.cov_type
+    if clusters is None and design.groups and (given is None or given.lower() in ("cluster", "clustered")):
+        first = next(iter(design.groups))
+        clusters, names = design.groups[first][:, None], (first,)
+    has = clusters is not None
+    cov = normalize_cov_type(given if given is not None else ("cluster" if has else "HC1"), has_clusters=has)
+    if has and design.clusters is not None and cov != "cluster":
+        raise PLCEError(f"cluster={list(design.cluster_names)} was given with cov_type={given!r}, which ignores "
+                        "clusters; drop cov_type (clustered standard errors are then the default) or drop cluster= "
+                        "(Stata's vce(cluster) and vce(hc3) are exclusive too).")
+    n_clusters: tuple[int, ...] = ()
+    if has and cov == "cluster":
+        n_clusters = tuple(int(len(np.unique(clusters[:, j]))) for j in range(clusters.shape[1]))
+        if min(n_clusters) < FEW_CLUSTERS and design.clusters is not None:
+            warn(f"Only {min(n_clusters)} clusters: cluster-robust standard errors can be too small "
+                 f"with fewer than about {FEW_CLUSTERS} clusters.", FewGroupsWarning)
+    if cov != "cluster":
+        clusters, names = None, ()
+    return Inference(cov_type=cov, clusters=clusters, cluster_names=tuple(names), n_clusters=n_clusters,
+                     use_t=bool(options.use_t))
+
+
+def _estimand(options: FitOptions, design: Design) -> str:
+    k = design.T.shape[1]
+    est = options.estimand if options.estimand is not None else ("ate" if k == 1 else "variance_weighted")
+    if est != "variance_weighted" and k > 1:
+        raise PLCEError(f"estimand={est!r} (heteroskedasticity=True) supports one treatment; with several, use "
+                        "estimand='variance_weighted' (the classic partially linear estimand) or fit one treatment "
+                        "at a time.")
+    if est in ("att", "atc") and not is_binary(design.T[:, 0]):
+        raise PLCEError(f"estimand={est!r} needs a 0/1 treatment; for a continuous one use 'ate' (the average "
+                        "effect) or 'variance_weighted'.")
+    return est
+
+
+def _crossfit(options: FitOptions, design: Design, inference: Inference) -> CrossfitPlan:
+    if options.grouped_folds and design.clusters is None:
+        raise PLCEError("grouped_folds=True needs cluster=<column> to know which units belong together.")
+    if options.folds is not None:
+        return plan_from_folds(options.folds, design.nobs, random_state=options.random_state)
+    strata = next(iter(design.groups.values())) if design.groups else None
+    return make_plan(design.nobs, n_folds=options.n_folds, n_rep=options.n_rep, random_state=options.random_state,
+                     strata=strata, clusters=design.clusters[:, 0] if options.grouped_folds else None)
+
+
+def resolve(options: FitOptions, design: Design, *, data=None, interference=None,
+            crossfit: CrossfitPlan | None = None) -> FitPlan:
+    """Fix every data-dependent default of a fit.
+
+    Parameters
+    ----------
+    options : FitOptions
+    design : Design
+    data : DataFrame, optional
+        The user's data, for interference coordinates named by column.
+    interference : plce.interference.InterferenceSpec, optional
+        An already checked interference specification (a refit on the same rows reuses it).
+    crossfit : CrossfitPlan, optional
+        Folds and seeds to reuse (a refit on the same rows).
+    """
+    from .interference import interference_spec
+
+    d = design
+    n_jobs = options.n_jobs if options.n_jobs is not None else (1 if d.nobs < AUTO_PARALLEL_N else -1)
+    learner_y = check_learner(options.learner, "learner")
+    learner_t = check_learner(options.learner_t, "learner_t") if options.learner_t is not None else learner_y
+    check_groups(d)
+    inference = resolve_inference(options, d)
+    crossfit = crossfit if crossfit is not None else _crossfit(options, d, inference)
+
+    estimand = _estimand(options, d)
+    weighted = estimand != "variance_weighted"
+    binary = is_binary(d.T[:, 0])
+    tv = options.treatment_variance
+    method = ("binary" if binary else "model") if tv == "auto" else tv
+    if weighted and method == "binary" and not binary:
+        raise PLCEError("treatment_variance='binary' needs a 0/1 treatment; use treatment_variance='model'.")
+    learner_v = None
+    if weighted and method == "model":
+        learner_v = check_learner(options.variance_learner, "variance_learner")
+
+    terms, form = final_terms(d, options.final_controls)
+    if options.effect_interactions is True and options.final == "feasible" and form == "none":
+        raise PLCEError("effect_interactions=True interacts the treatment with the final stage's control terms, "
+                        "but there are none (no controls, or linear_controls=False / final_controls='none' / too "
+                        "many for 'auto'); set final_controls='linear' or 'quadratic', or effect_interactions=False.")
+    interact = (weighted if options.effect_interactions == "auto" else bool(options.effect_interactions))
+    interact = interact and form != "none" and options.final == "feasible"
+
+    absorb = None
+    if d.groups and options.re_final == "within" and options.final == "feasible":
+        absorb = next(iter(d.groups.values()))
+
+    spec = interference
+    if spec is None and options.interference is not False and options.interference is not None:
+        spec = interference_spec(options.interference, data=data, row_mask=d.row_mask, n=d.nobs,
+                                 top_k=options.interference_top_k)
+    return FitPlan(learner_y=learner_y, learner_t=learner_t, learner_v=learner_v, n_jobs=int(n_jobs),
+                   crossfit=crossfit, estimand=estimand, weighting=method if weighted else None, terms=terms,
+                   terms_form=form, final=options.final, interact=interact, absorb=absorb, inference=inference, interference=spec)
+
+
+def show_progress(options: FitOptions, design: Design) -> bool:
+    """``progress="auto"``: a bar for large fits on an interactive terminal, none in tests and pipes."""
+    if options.progress != "auto":
+        return bool(options.progress)
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return tty and design.nobs >= AUTO_PROGRESS_N
