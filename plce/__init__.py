@@ -8,6 +8,7 @@ from .model import PLCE, ols_ml
 from .options import FitOptions
 from .errors import FormulaError, MissingValueWarning, PLCEError, PLCEWarning
 from .results import PLCEResults
+from .tables import etable
 
 __version__ = "0.1.0"
 
@@ -15,6 +16,7 @@ __all__ = [
     "PLCE",
     "PLCEResults",
     "FitOptions",
+    "etable",
     "ols_ml",
     "datasets",
     "PLCEError",

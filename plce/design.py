@@ -41,8 +41,8 @@ class Design:
         Integer codes of the one or two cluster variables.
     row_mask : ndarray of bool
         Over the rows of the input data: True where the row was used.
-    index : Index
-        The input index of the rows used.
+    input_index : Index
+        The index of the input data (all rows; ``input_index[row_mask]`` are the rows used).
     """
 
     y: np.ndarray
@@ -54,7 +54,6 @@ class Design:
     clusters: np.ndarray | None = None
     cluster_names: tuple[str, ...] = ()
     row_mask: np.ndarray | None = None
-    index: pd.Index | None = None
     dropped: dict = field(default_factory=dict)
     formula: str | None = None
     input_index: pd.Index | None = None
@@ -303,7 +302,6 @@ def build(
         )
         X_parts.append(cat)
     X = pd.concat(X_parts, axis=1) if X_parts else pd.DataFrame(index=frame.index[ok])
-    X = X[[c for c in X.columns]]  # stable order: numeric first, then categorical
     X.index = pd.RangeIndex(int(ok.sum()))
 
     groups = {}
@@ -325,7 +323,6 @@ def build(
         clusters=clus,
         cluster_names=tuple(clusters),
         row_mask=ok,
-        index=frame.index[ok],
         dropped=dropped,
         formula=formula,
         input_index=frame.index,

@@ -51,11 +51,6 @@ class FormulaSpec:
     re_terms: tuple[REterm, ...] = field(default_factory=tuple)
 
     @property
-    def controls_formula(self) -> str:
-        """The control terms as a formulaic right-hand side (no intercept)."""
-        return "0 + " + " + ".join(self.controls) if self.controls else ""
-
-    @property
     def group_columns(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
         for term in self.re_terms:

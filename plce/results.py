@@ -16,7 +16,16 @@ from scipy import stats
 from .errors import PLCEError
 from .final import aggregate
 
-__all__ = ["PLCEResults"]
+__all__ = ["PLCEResults", "ModelDescription"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelDescription:
+    """What a results object says about its model: outcome, treatment names, formula."""
+
+    endog_names: str
+    exog_names: tuple
+    formula: str | None = None
 
 
 class PLCEResults:
@@ -73,6 +82,11 @@ class PLCEResults:
     @property
     def model_formula(self) -> str | None:
         return self._design.formula
+
+    @property
+    def model(self) -> "ModelDescription":
+        """Names of the model's variables, as statsmodels results carry them (so ``summary_col`` can read them)."""
+        return ModelDescription(self._design.outcome_name, tuple(self._names), self._design.formula)
 
     @property
     def nobs(self) -> int:

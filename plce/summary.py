@@ -116,17 +116,22 @@ def summary_notes(res) -> list[str]:
     return out
 
 
-def header(res):
-    """The two header columns of the summary."""
+def learner_label(res) -> str:
+    """The learner as the summary and tables name it ("external predictions" when the user gave them)."""
     from .learners import describe
 
+    return "external predictions" if res.options.external_predictions is not None else describe(res.plan.learner_y)
+
+
+def header(res):
+    """The two header columns of the summary."""
     o, p, d = res.options, res.plan, res.design
     met = res.nuisances.metrics.groupby("nuisance", sort=False)["r2"].mean()
     left = [
         ("Dep. Variable:", d.outcome_name),
         ("Treatment:", ", ".join(d.treatment_names)),
         ("Model:", "PLCE"),
-        ("Learner:", describe(p.learner_y)),
+        ("Learner:", learner_label(res)),
         ("Folds x Reps:", f"{p.n_folds} x {p.n_rep}"),
         ("No. Observations:", str(res.nobs)),
         ("Dropped (missing):", str(res.n_dropped)),

@@ -8,16 +8,6 @@ import pytest
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-SHARED = HERE.parent.parent / "shared"
-
-
-def shared_data(*parts) -> pathlib.Path:
-    """A file under ../shared/data (skips the test if this checkout has no shared/)."""
-    p = SHARED.joinpath("data", *parts)
-    if not p.exists():
-        pytest.skip(f"{p} not available")
-    return p
-
 
 @pytest.fixture
 def small_df():

