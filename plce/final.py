@@ -1,6 +1,6 @@
 """Final stage: the per-repetition regression, its sandwich covariance, and aggregation.
 
-For repetition r the *feasible model* of the talk regresses ``y`` on
+For repetition r the *feasible model* of Ratkovic (2023) regresses ``y`` on
 ``[1, t, l_hat, m_hat]`` (plus any extra adjustment columns) by (weighted) least
 squares; the coefficient on ``t`` is theta_r. With ``form="residual"`` it is the
 DML partialling-out regression of ``y - l_hat`` on ``t - m_hat`` without an

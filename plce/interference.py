@@ -1,4 +1,4 @@
-"""Interference features: what other units' covariates and treatments contribute (METHOD.md section 4).
+"""Interference features: what other units' covariates and treatments contribute (Ratkovic 2023; ``docs/interference.rst``).
 
 A *proximity* says which units are near each other; a *smoothed variable* is averaged over the
 near units, leave-one-out (:mod:`plce.kernels`). Three kinds of proximity:

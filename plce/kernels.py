@@ -5,7 +5,7 @@ For a proximity variable ``b`` and one or more smoothed variables ``a`` (columns
 .. math:: \\psi_i = \\frac{\\sum_{j \\ne i} K_{ij} a_j}{\\sum_{j \\ne i} K_{ij}}, \\qquad
           K_{ij} = \\exp(-(b_i - b_j)^2 / \\nu),
 
-the Nadaraya-Watson average of the *other* units' ``a`` around unit ``i`` (METHOD.md section 4).
+the Nadaraya-Watson average of the *other* units' ``a`` around unit ``i`` (Ratkovic 2023; ``docs/interference.rst``).
 
 * :func:`rank_kernel_mean` is the fast path for a rank-standardized ``b``. Average ranks lie on a
   regular grid of half-rank steps, so the sums are a discrete convolution of per-cell sums with

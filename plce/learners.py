@@ -7,7 +7,7 @@ safe from a few hundred to millions of rows without tuning:
 * ``n_estimators=300`` with ``learning_rate=0.03``, ``num_leaves=7`` and
   ``min_child_samples=40``: small, heavily shrunk trees. The nuisance
   predictions enter the final stage as regressors, and their *variance* acts
-  like measurement error that attenuates theta (the talk's "semiparametric
+  like measurement error that attenuates theta (Ratkovic 2023's "semiparametric
   efficiency as a measurement error problem"), while their smooth *bias* is
   partly recalibrated by the final stage's linear coefficients. So plce errs
   towards low-variance fits. Measured at n = 1000 (24 seeds each, MC s.e.

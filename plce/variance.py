@@ -3,7 +3,7 @@
 Why: with heterogeneous effects theta(x), a regression of y on t (after
 partialling out x) estimates the variance-weighted average
 E[s^2(x) theta(x)] / E[s^2(x)]. Weighting unit i by 1/s^2(x_i) turns it into
-E[theta(x)], the average effect (for a binary t, the ATE). See METHOD.md 3.
+E[theta(x)], the average effect (for a binary t, the ATE). See ``docs/method.rst``, "Treatment-variance weights".
 
 How: for each held-out fold, the variance model is fit *inside the training
 folds* on out-of-fold squared treatment residuals from an inner split of the

@@ -1,4 +1,4 @@
-"""Every bad input of issue #2 item 8 gets a PLCEError whose message names the problem and the fix."""
+"""Every bad input gets a PLCEError whose message names the problem and the fix."""
 import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression

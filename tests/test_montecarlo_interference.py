@@ -1,6 +1,6 @@
 """Monte Carlo checks of interference (slow; CI runs them).
 
-The talk's interference design (METHOD.md section 8) with learned interference on, the interference + random
+The interference design of Ratkovic (2023) (``make_simdata``) with learned interference on, the interference + random
 effects + heterogeneity design with the defaults, and the spatial
 example (``plce.datasets.make_spatial``: the outcome moves with the neighbours' mean treatment within a
 radius; the treatment is spatially correlated) with coordinates given. Bias MC s.e.: ~0.004 (talk

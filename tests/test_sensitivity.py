@@ -1,4 +1,4 @@
-"""Cinelli-Hazlett functions against sensemakr's Darfur test values (cinelli-hazlett.md D.3)."""
+"""Cinelli-Hazlett functions against sensemakr's Darfur test values (sensemakr's test suite, Cinelli & Hazlett 2020)."""
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf

@@ -1,4 +1,4 @@
-"""Data sets shipped with plce and the simulation designs of the talk."""
+"""Data sets shipped with plce and the simulation designs of Ratkovic (2023)."""
 from .loaders import MATTES_WEEKS_COVARIATES, load_darfur, load_mattes_weeks
 from .simulate import SETTINGS, make_simdata, make_spatial
 

@@ -1,4 +1,4 @@
-"""The simulation designs of Ratkovic (2023) / the talk (METHOD.md section 8)."""
+"""The simulation designs of Ratkovic (2023) and the design families plce is judged on."""
 from __future__ import annotations
 
 import numpy as np
@@ -41,7 +41,7 @@ def make_simdata(
     het_sd: str = "r",
     unbalanced: bool = False,
 ):
-    """Simulate one data set from the talk's designs.
+    """Simulate one data set from the designs of Ratkovic (2023).
 
     Parameters
     ----------
@@ -49,7 +49,7 @@ def make_simdata(
         Random effects ("re"), heterogeneous effect t*x1^2 with heteroskedastic
         treatment ("het"), interference ("interference"), and their combinations.
     n : int
-        Sample size (the talk uses 1000; 250-5000 in the size sweep).
+        Sample size (Ratkovic 2023 uses 1000; 250-5000 in the size sweep).
     random_state : int or numpy Generator
     k : int
         Number of covariates (>= 2).

@@ -1,4 +1,4 @@
-"""Positivity diagnostic of the talk: excess kurtosis of each unit's treatment residuals across splits.
+"""Positivity diagnostic of Ratkovic (2023): excess kurtosis of each unit's treatment residuals across splits.
 
 For unit i with final-stage treatment residuals v_i1..v_iR over the R
 repetitions (all residuals standardized by one global mean and SD, no per-unit
@@ -16,7 +16,7 @@ residual is a stable shock of its own plus split noise of a common size,
 v_ir = a_i + e_ir with a_i ~ N(0, s2_a), e_ir ~ N(0, s2_e), the two variances
 estimated from the residual matrix (between- and within-unit). Its sorted
 kurtoses, simulated, are the expected curve; the plot shows observed minus
-expected against the percentile (the talk's figure), which stays near zero when
+expected against the percentile (Ratkovic 2023's figure), which stays near zero when
 every unit behaves like that and rises at the top when some units' residuals are
 dominated by split noise. A unit is *flagged* when its kappa exceeds the
 reference's 90th percentile (10% expected without a problem).

@@ -1,4 +1,4 @@
-"""Mattes & Weeks (2019): the talk's experimental table, replicated.
+"""Mattes & Weeks (2019): the experimental table of Ratkovic (2023), replicated.
 
 Hawk and dove experiments separately; outcome = disapproval of the President
 (``hddv1`` in {1, 2}), treatment = conciliation. Three estimators, in
@@ -15,7 +15,7 @@ from ..datasets import MATTES_WEEKS_COVARIATES, load_mattes_weeks
 
 __all__ = ["PUBLISHED", "R_STORED", "run", "format_table", "positivity_figure"]
 
-#: the talk's table (Ratkovic 2023): estimate, SE in percentage points
+#: the table of Ratkovic (2023): estimate, SE in percentage points
 PUBLISHED = {
     ("hawk", "PLCE"): (11.83, 3.56),
     ("hawk", "Diff-in-means"): (11.98, 3.80),

@@ -19,7 +19,7 @@ GRF
 plce-interference (not in the default ``METHODS``)
     plce with ``interference=True`` (learned interference features).
 KRLS and CBPS are not included: no maintained Python implementation exists, and a faithful
-re-implementation was out of scope (noted in docs/simulations.md).
+re-implementation was out of scope (noted in docs/results.rst).
 """
 from __future__ import annotations
 
