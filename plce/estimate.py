@@ -16,7 +16,7 @@ from .final import FinalFit, fit_final
 from .nuisance import NuisanceFits, external_nuisances, fit_nuisances
 from .options import FitOptions
 from .plan import FitPlan, Inference
-from .variance import WeightDiagnostics, stabilized_weights, treatment_variance, weight_diagnostics
+from .variance import PROPENSITY_CLIP, WeightDiagnostics, stabilized_weights, treatment_variance, weight_diagnostics
 
 __all__ = ["Fit", "estimate", "treatment_weights", "final_stage"]
 
@@ -30,6 +30,8 @@ class Fit:
     floored: tuple  # per repetition: (n,) bool mask of units at the variance floor
     finals: tuple[FinalFit, ...]
     weight_summary: WeightDiagnostics | None = None
+    kept: np.ndarray | None = None  # (n,) bool: units in the final stage (None: all; trim= drops some)
+    overlap: object | None = None  # plce.diagnostics.overlap.OverlapDiagnostics
 
 
 def _stack(*parts: np.ndarray | None) -> np.ndarray | None:
@@ -38,28 +40,54 @@ def _stack(*parts: np.ndarray | None) -> np.ndarray | None:
 
 
 def treatment_weights(nuisances: NuisanceFits, plan: FitPlan, weight_floor: float) -> tuple[tuple, tuple]:
-    """Final-stage weights 1/s^2(x) of every repetition (``None`` for the variance-weighted estimand)."""
+    """Final-stage weights of every repetition (``None`` for the variance-weighted estimand).
+
+    With weights w(x) the final stage estimates E[w s^2 theta] / E[w s^2]: w = 1/s^2 gives the average effect
+    (ATE); for a 0/1 treatment w = m/s^2 = 1/(1 - m) gives E[m theta] / E[m], the ATT, and w = 1/m the ATC.
+    """
     if plan.weighting is None:
         return (None,) * plan.n_rep, ()
     weights, floored = [], []
     for r in range(plan.n_rep):
         w, f = stabilized_weights(treatment_variance(nuisances, r, plan.weighting), weight_floor)
+        if plan.estimand in ("att", "atc"):
+            p = np.clip(nuisances.m[r, :, 0], PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+            w = w * (p if plan.estimand == "att" else 1 - p)
+            w = w / w.mean()
         weights.append(w)
         floored.append(f)
     return tuple(weights), tuple(floored)
 
 
+def _center(design: Design, plan: FitPlan) -> np.ndarray | None:
+    """Over which units the fitted effects are averaged: the treated for the ATT, the controls for the ATC."""
+    if plan.estimand == "att":
+        return design.T[:, 0].astype(float)
+    if plan.estimand == "atc":
+        return 1.0 - design.T[:, 0]
+    return None
+
+
 def final_stage(design: Design, options: FitOptions, plan: FitPlan, nuisances: NuisanceFits, weights: tuple,
-                inference: Inference | None = None) -> tuple[FinalFit, ...]:
-    """The final-stage regression of every repetition (``inference`` overrides the plan's covariance)."""
+                inference: Inference | None = None, kept: np.ndarray | None = None) -> tuple[FinalFit, ...]:
+    """The final-stage regression of every repetition (``inference`` overrides the plan's covariance; ``kept``
+    restricts it to some units)."""
     inf = plan.inference if inference is None else inference
-    return tuple(
-        fit_final(design.y, design.T, nuisances.ell[r], nuisances.m[r], form=options.final, cov_type=inf.cov_type,
-                  clusters=inf.clusters, extra=_stack(nuisances.blup_columns(r), plan.final_terms),
-                  absorb=plan.absorb, weights=weights[r], modifiers=plan.final_terms if plan.interact else None,
-                  population=options.average_effect == "population")
-        for r in range(plan.n_rep)
-    )
+    rows = slice(None) if kept is None else kept
+
+    def sub(a):
+        return None if a is None else a[rows]
+
+    center = _center(design, plan)
+    finals = []
+    for r in range(plan.n_rep):
+        finals.append(fit_final(
+            design.y[rows], design.T[rows], nuisances.ell[r][rows], nuisances.m[r][rows], form=options.final,
+            cov_type=inf.cov_type, clusters=sub(inf.clusters),
+            extra=sub(_stack(nuisances.blup_columns(r), plan.final_terms)), absorb=sub(plan.absorb),
+            weights=sub(weights[r]), modifiers=sub(plan.final_terms) if plan.interact else None,
+            population=options.average_effect == "population", center=sub(center)))
+    return tuple(finals)
 
 
 def estimate(design: Design, options: FitOptions, plan: FitPlan, *, progress: bool = False) -> Fit:
@@ -83,6 +111,41 @@ def estimate(design: Design, options: FitOptions, plan: FitPlan, *, progress: bo
                              n_jobs=plan.n_jobs, progress=progress, re_iter=options.re_iter, variance=variance,
                              interference=inter, inner_folds=options.inner_folds)
     weights, floored = treatment_weights(nuis, plan, options.weight_floor)
-    wsum = None if plan.weighting is None else weight_diagnostics(list(weights), list(floored), plan.weighting)
-    finals = final_stage(design, options, plan, nuis, weights)
-    return Fit(nuisances=nuis, weights=weights, floored=floored, finals=finals, weight_summary=wsum)
+    kept = threshold = None
+    if options.trim is not None:
+        from .diagnostics.overlap import trim_mask
+
+        kept, threshold = trim_mask(nuis.m[:, :, 0].mean(axis=0), options.trim)
+        _check_trimmed(design, kept, threshold)
+    wsum = None
+    if plan.weighting is not None:
+        sub = (lambda a: a) if kept is None else (lambda a: a[kept])
+        wsum = weight_diagnostics([sub(w) for w in weights], [sub(f) for f in floored], plan.weighting)
+    overlap = _overlap(design, plan, nuis, weights, floored, kept, threshold)
+    finals = final_stage(design, options, plan, nuis, weights, kept=kept)
+    return Fit(nuisances=nuis, weights=weights, floored=floored, finals=finals, weight_summary=wsum, kept=kept,
+               overlap=overlap)
+
+
+def _check_trimmed(design: Design, kept: np.ndarray, threshold: float) -> None:
+    from .errors import PLCEError
+
+    t = design.T[kept, 0]
+    if min(int(t.sum()), int((1 - t).sum())) < 2:
+        raise PLCEError(f"Trimming at {threshold:.3f} leaves {int(t.sum())} treated and {int((1 - t).sum())} control "
+                        "units; the overlap sample is too small. Use a smaller trim threshold.")
+
+
+def _overlap(design: Design, plan: FitPlan, nuis: NuisanceFits, weights, floored, kept, threshold):
+    """Overlap diagnostics of a single treatment (``None`` with several)."""
+    from .diagnostics.overlap import overlap_diagnostics
+    from .variance import is_binary
+
+    if design.T.shape[1] != 1:
+        return None
+    binary = is_binary(design.T[:, 0])
+    diag = overlap_diagnostics(design.T[:, 0], nuis.m[:, :, 0], weights if plan.weighting else None,
+                               binary=binary, estimand=plan.estimand, s2=nuis.s2, floored=list(floored),
+                               clip=PROPENSITY_CLIP, trimmed=None if kept is None else ~kept, threshold=threshold)
+    diag.warn()
+    return diag

@@ -196,6 +196,7 @@ def fit_final(
     absorb: np.ndarray | None = None,
     modifiers: np.ndarray | None = None,
     population: bool = True,
+    center: np.ndarray | None = None,
 ) -> FinalFit:
     """Run the final-stage regression of one repetition.
 
@@ -213,13 +214,15 @@ def fit_final(
     of the fitted theta(x) (Lin 2013's interacted regression). Its covariance then gets the sampling variance
     of that average over the units, var(theta_hat(x_i)) / n (cluster sums with clusters), so that it
     estimates the population average effect; ``population=False`` leaves it out (the SE for the average
-    over these units' controls).
+    over these units' controls). ``center`` (n,) non-negative weights a_i averages the fitted effects with those
+    weights instead (the treated units, a = t, for the ATT; the controls, a = 1 - t, for the ATC): the terms are
+    centred at their a-weighted mean and the spread term is sum a_i^2 (theta(x_i) - theta)^2 / (sum a_i)^2.
     """
     k = T.shape[1]
     inter = adjust = None
     if modifiers is not None and modifiers.size:
         Q = modifiers.reshape(len(y), -1)
-        Q = Q - Q.mean(0)
+        Q = Q - (Q.mean(0) if center is None else center @ Q / center.sum())
         M = m.reshape(T.shape)
         if form == "feasible":
             # t_j x q and, as free adjustment columns, m_hat_j x q: each interaction is recalibrated as the main term is
@@ -264,7 +267,7 @@ def fit_final(
         for c in np.flatnonzero(owner[:, 0] >= 0):
             cate[:, owner[c, 0]] += beta[c] * Q[:, owner[c, 1]]
         if population:
-            V = V + _mean_cov(cate, clusters)
+            V = V + _mean_cov(cate, clusters, center)
     # FWL: the treatment columns' residual after projecting on the other regressors (without interactions)
     others = np.delete(Z, np.r_[np.arange(j0, j0 + k), np.flatnonzero(owner[:, 0] != -1)], axis=1)
     if others.shape[1]:
@@ -280,14 +283,18 @@ def fit_final(
     )
 
 
-def _mean_cov(values: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
-    """Covariance of the column means of ``values`` (n, k) over units, cluster sums with clusters (first way)."""
+def _mean_cov(values: np.ndarray, clusters: np.ndarray | None, a: np.ndarray | None = None) -> np.ndarray:
+    """Covariance of the (``a``-weighted) column means of ``values`` (n, k) over units, cluster sums with clusters
+    (first way)."""
     n = len(values)
-    dev = values - values.mean(0)
+    if a is None:
+        dev, total = values - values.mean(0), n
+    else:
+        dev, total = a[:, None] * (values - a @ values / a.sum()), a.sum()
     if clusters is not None:
         codes = clusters.reshape(n, -1)[:, 0]
         dev = _cluster_sums(dev, codes)
-    return dev.T @ dev / n**2
+    return dev.T @ dev / total**2
 
 
 def _cluster_sums(scores: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -18,7 +18,8 @@ import pandas as pd
 from .crossfit import CrossfitPlan, run_tasks
 from .design import Design
 from .errors import PLCEError
-from .learners import checked_predict, fit_predict, is_lightgbm, learner_matrix, seeded_clone
+from .learners import checked_predict, fit_predict, is_classifier, is_lightgbm, learner_matrix, predict_target, \
+    seeded_clone
 from .random_effects import backfit, predict_re
 from .variance import inner_residuals
 
@@ -70,13 +71,15 @@ def _fit_one(learner, seed, X, target, train, test, re, base=None):
     """
     est = seeded_clone(learner, seed)
     t_train, off_test = target[train], 0.0
-    if base is not None:
+    classifier = is_classifier(learner)
+    if base is not None and not classifier:  # a classifier fits the 0/1 labels themselves
         off_train, off_test = ls_offset(base, t_train, train, test)
         t_train = t_train - off_train
     if re is None:
         return fit_predict(est, _rows(X, train), t_train, _rows(X, test)) + off_test, None, None
     codes, F, max_iter = re
-    fit = backfit(est, _rows(X, train), t_train, [c[train] for c in codes], F[train], max_iter=max_iter)
+    fit = backfit(est, _rows(X, train), t_train, [c[train] for c in codes], F[train], max_iter=max_iter,
+                  fit_once=classifier, predict=predict_target)
     f_test = checked_predict(fit.learner, _rows(X, test))
     b_test = predict_re(fit, [c[test] for c in codes]).sum(axis=1)
     return f_test + b_test + off_test, b_test, (fit.sigma2, fit.sigma2_b)

@@ -91,7 +91,10 @@ class FitOptions:
     learner_t: Any = field(default=None, metadata={"help": "learner of the treatment model"})
     variance_learner: Any = field(default=None, metadata={"help": "learner of the treatment-variance model"})
     # estimand and final stage
-    estimand: Estimand | None = field(default=None, metadata={"help": "ate (average effect) or variance_weighted"})
+    estimand: Estimand | None = field(default=None, metadata={
+        "help": "ate (average effect), att/atc (0/1 treatment) or variance_weighted"})
+    trim: float | Literal["crump"] | None = field(default=None, metadata={
+        "help": "0/1 treatment: keep propensities in [a, 1-a], or 'crump'"})
     final: Final = field(default="feasible", metadata={"help": "final-stage form"})
     final_controls: ControlsForm = field(default="auto", metadata={"help": "control terms in the final stage"})
     effect_interactions: bool | Literal["auto"] = field(default="auto",
@@ -118,7 +121,7 @@ class FitOptions:
         for f in dataclasses.fields(self):
             allowed = literal_values(hints[f.name])
             value = getattr(self, f.name)
-            if allowed and f.name not in ("progress", "effect_interactions", "estimand"):
+            if allowed and f.name not in ("progress", "effect_interactions", "estimand", "trim"):
                 if value not in allowed:
                     raise PLCEError(f"{f.name} must be one of {', '.join(map(repr, allowed))}; got {value!r}.")
         if self.estimand is not None:
@@ -129,6 +132,11 @@ class FitOptions:
                 raise PLCEError(f"estimand must be one of {valid} (or a synonym: "
                                 f"{', '.join(sorted(ESTIMAND_SYNONYMS))}); got {self.estimand!r}.")
             object.__setattr__(self, "estimand", est)
+        if self.trim is not None and not (self.trim == "crump" or (
+                isinstance(self.trim, (int, float, np.floating)) and not isinstance(self.trim, bool)
+                and 0 < float(self.trim) < 0.5)):
+            raise PLCEError(f"trim must be a propensity threshold in (0, 0.5) (e.g. 0.05 keeps 0.05 <= p <= 0.95) or "
+                            f"'crump' (Crump et al. 2009); got {self.trim!r}.")
         if self.progress not in (True, False, "auto"):
             raise PLCEError(f"progress must be True, False or 'auto'; got {self.progress!r}.")
         if not (isinstance(self.effect_interactions, (bool, np.bool_)) or self.effect_interactions == "auto"):

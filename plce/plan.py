@@ -18,7 +18,7 @@ from .crossfit import CrossfitPlan, make_plan, plan_from_folds
 from .design import Design
 from .errors import FewGroupsWarning, PLCEError, warn
 from .final import final_terms, normalize_cov_type
-from .learners import check_learner
+from .learners import check_learner, classifier_for
 from .options import FitOptions
 from .random_effects import check_groups
 from .variance import is_binary
@@ -154,14 +154,27 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
 
     d = design
     n_jobs = options.n_jobs if options.n_jobs is not None else (1 if d.nobs < AUTO_PARALLEL_N else -1)
+    binary = d.T.shape[1] == 1 and is_binary(d.T[:, 0])
     learner_y = check_learner(options.learner, "learner")
-    learner_t = check_learner(options.learner_t, "learner_t") if options.learner_t is not None else learner_y
+    if options.learner_t is not None:
+        learner_t = check_learner(options.learner_t, "learner_t", classifier=binary)
+    elif binary:  # a propensity model: the default classifier, or the classifier matching the given learner
+        learner_t = check_learner(None if options.learner is None else classifier_for(learner_y), "learner",
+                                  classifier=True)
+    else:
+        learner_t = learner_y
     check_groups(d)
     inference = resolve_inference(options, d)
     crossfit = crossfit if crossfit is not None else _crossfit(options, d, inference)
 
     estimand = _estimand(options, d)
     weighted = estimand != "variance_weighted"
+    if options.trim is not None and not binary:
+        raise PLCEError("trim= needs a single 0/1 treatment (it trims on the propensity); with a continuous "
+                        "treatment the variance floor (weight_floor=) plays that role.")
+    if options.trim is not None and not weighted:
+        raise PLCEError("trim= trims for the weighted estimands (ate, att, atc); with estimand='variance_weighted' "
+                        "there are no propensity weights to stabilise.")
     binary = is_binary(d.T[:, 0])
     tv = options.treatment_variance
     method = ("binary" if binary else "model") if tv == "auto" else tv
@@ -169,7 +182,8 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
         raise PLCEError("treatment_variance='binary' needs a 0/1 treatment; use treatment_variance='model'.")
     learner_v = None
     if weighted and method == "model":
-        learner_v = check_learner(options.variance_learner, "variance_learner")
+        given = options.variance_learner if options.variance_learner is not None else options.learner
+        learner_v = check_learner(given, "variance_learner")
 
     terms, form = final_terms(d, options.final_controls)
     if options.effect_interactions is True and options.final == "feasible" and form == "none":

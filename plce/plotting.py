@@ -5,7 +5,7 @@ import numpy as np
 
 from .errors import PLCEError
 
-__all__ = ["sensitivity_contour", "positivity_plot"]
+__all__ = ["sensitivity_contour", "positivity_plot", "overlap_plot"]
 
 
 def _axes(ax):
@@ -77,5 +77,40 @@ def positivity_plot(curve, *, ax=None, title: str | None = None):
     ax.set_xlabel("Percentile of units (sorted excess kurtosis)")
     ax.set_ylabel("Excess kurtosis: observed - expected")
     ax.set_title(title or "Positivity diagnostic")
+    fig.tight_layout()
+    return fig
+
+
+def overlap_plot(score, t, *, weights=None, binary: bool = True, ax=None, threshold=None, treatment: str = "t"):
+    """Overlap: out-of-fold propensity histograms by arm (0/1 treatment), or the weights' distribution."""
+    fig, ax = _axes(ax)
+    if binary:
+        bins = np.linspace(0, 1, 41)
+        ax.hist(score[t == 1], bins=bins, alpha=0.55, color="tab:red", label=f"treated (n={int((t == 1).sum())})",
+                density=True)
+        ax.hist(score[t == 0], bins=bins, alpha=0.55, color="tab:blue", label=f"control (n={int((t == 0).sum())})",
+                density=True)
+        for x in (0.05, 0.95):
+            ax.axvline(x, color="grey", ls=":", lw=1)
+        if threshold:
+            for x in (threshold, 1 - threshold):
+                ax.axvline(x, color="black", ls="--", lw=1.2)
+            ax.plot([], [], color="black", ls="--", label=f"trimmed beyond {threshold:.3f}")
+        ax.plot([], [], color="grey", ls=":", label="0.05 / 0.95")
+        ax.set_xlabel(f"Out-of-fold propensity P({treatment} = 1 | x), mean over repetitions")
+        ax.set_ylabel("Density")
+        ax.set_title("Overlap of the propensity by arm")
+        ax.legend(fontsize=8)
+    else:
+        if weights is None:
+            raise PLCEError("The overlap plot of a continuous treatment shows the weights; this fit has none "
+                            "(estimand='variance_weighted').")
+        ax.hist(weights, bins=50, color="tab:blue", alpha=0.8)
+        ax.set_yscale("log")
+        ax.axvline(1.0, color="grey", ls=":", lw=1, label="mean weight (1)")
+        ax.set_xlabel("Final-stage weight 1/Var(t|x), normalised to mean 1 (mean over repetitions)")
+        ax.set_ylabel("Units (log scale)")
+        ax.set_title("Distribution of the treatment-variance weights")
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -138,22 +138,27 @@ def independent_columns(F: np.ndarray, tol: float = 1e-9) -> np.ndarray:
 
 
 def backfit(learner, X_learn, y: np.ndarray, codes: list[np.ndarray], F: np.ndarray, *, max_iter: int = 5,
-            tol: float = 1e-4) -> REFit:
+            tol: float = 1e-4, fit_once: bool = False, predict=None) -> REFit:
     """Fit ``learner`` with random intercepts for each factor in ``codes`` by backfitting.
 
     Iterates until the BLUPs change by less than ``tol`` times their scale, at most ``max_iter`` (>= 1) times.
+    ``fit_once=True`` (a classifier, which cannot fit y - Zb): the learner is fit to ``y`` once and only the
+    random intercepts are iterated, on the residual ``y - predict(X)`` (the probability scale for a propensity).
     """
     if max_iter < 1:
         raise PLCEError(f"re_iter must be at least 1 (backfitting passes); got {max_iter}.")
+    predict = predict or (lambda est, X: np.asarray(est.predict(X), dtype=float))
     n = len(y)
     F = independent_columns(F)
     Gs = [int(c.max()) + 1 for c in codes]
     b = [np.zeros(G) for G in Gs]
     sigma2, s2b = float(np.var(y)), [0.0] * len(codes)
+    est = fhat = None
     for _ in range(max_iter):
-        zb = sum(bk[c] for bk, c in zip(b, codes))
-        est = learner.fit(X_learn, y - zb)
-        fhat = np.asarray(est.predict(X_learn), dtype=float)
+        if est is None or not fit_once:
+            zb = sum(bk[c] for bk, c in zip(b, codes))
+            est = learner.fit(X_learn, y if fit_once else y - zb)
+            fhat = predict(est, X_learn)
         change = 0.0
         for k, c in enumerate(codes):
             others = sum((b[j][codes[j]] for j in range(len(codes)) if j != k), np.zeros(n))

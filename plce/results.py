@@ -90,8 +90,13 @@ class PLCEResults:
 
     @property
     def nobs(self) -> int:
-        """Number of observations used (after dropping incomplete rows)."""
-        return self._design.nobs
+        """Number of observations in the final stage (after dropping incomplete rows and any trimming)."""
+        return self._design.nobs if self._fit.kept is None else int(self._fit.kept.sum())
+
+    @property
+    def n_trimmed(self) -> int:
+        """Units trimmed away for poor overlap (``trim=``)."""
+        return 0 if self._fit.kept is None else int((~self._fit.kept).sum())
 
     @property
     def n_dropped(self) -> int:
@@ -389,7 +394,35 @@ class PLCEResults:
         90th percentile of the calibrated no-problem reference, see :mod:`plce.diagnostics.positivity`)
         and ``dropped`` (row not used in the fit).
         """
-        return self.positivity_diagnostic().frame(self._design)
+        return self.positivity_diagnostic().frame(self._design, self._fit.kept)
+
+    @property
+    def overlap_diagnostics(self):
+        """Overlap diagnostics (:class:`plce.diagnostics.overlap.OverlapDiagnostics`; ``None`` with several
+        treatments)."""
+        return self._fit.overlap
+
+    @property
+    def overlap(self) -> pd.DataFrame | None:
+        """Per-unit overlap table aligned with the input rows, at any ``n_rep``.
+
+        Columns: ``propensity`` (0/1 treatment: the out-of-fold propensity, averaged over repetitions) or
+        ``variance`` (continuous: the estimated Var(t|x)), ``weight`` (the final-stage weight, mean 1),
+        ``near_boundary`` (propensity beyond 0.05/0.95 on the tail the estimand uses, or at the variance floor),
+        ``trimmed`` and ``dropped``.
+        """
+        diag = self._fit.overlap
+        return None if diag is None else diag.frame(self._design)
+
+    def plot_overlap(self, ax=None):
+        """Propensity histograms by arm (0/1 treatment) or the weights' distribution (continuous); the Figure."""
+        from .plotting import overlap_plot
+
+        diag = self._fit.overlap
+        if diag is None:
+            raise PLCEError("Overlap plots are for a single treatment.")
+        return overlap_plot(diag.score, diag.t, weights=diag.weight, binary=diag.binary, ax=ax,
+                            threshold=diag.threshold, treatment=self._names[0])
 
     def plot_positivity(self, treatment: str | None = None, ax=None):
         """The talk's positivity plot: observed - expected excess kurtosis by percentile; returns the Figure."""

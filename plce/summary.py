@@ -49,21 +49,35 @@ def estimand_note(res) -> str:
                                                   "quadratic": " plus the controls, their squares and pairwise "
                                                                "products"}[form]
              + ").")
+    over = {"att": " over the treated units", "atc": " over the control units"}.get(p.estimand, "")
     if p.interact:
         spread = ("its SE includes their spread (for the population average)" if o.average_effect == "population"
                   else "its SE conditions on these units' controls (average_effect='sample')")
         stage += (" The effect is also let vary with those control terms (t and m_hat x centred terms); theta "
-                  f"is the sample average of the fitted effects, and {spread} (doubly "
+                  f"is the sample average of the fitted effects{over}, and {spread} (doubly "
                   "robust: right if the weights or the linear-in-terms effect model are).")
+    trimmed = ""
+    if res.n_trimmed or o.trim is not None:
+        thr = res.overlap_diagnostics.threshold
+        rule = " (the rule of Crump et al. 2009)" if o.trim == "crump" else ""
+        trimmed = (f" Trimmed to the overlap sample: units with an out-of-fold propensity in [{thr:.3f}, "
+                   f"{1 - thr:.3f}]{rule}; {res.n_trimmed} units left out, so theta is the effect on that sample.")
     if p.weighting is None:
         return ("Estimand: the variance-weighted average effect E[s2(x) theta(x)] / E[s2(x)] "
                 "(s2 = Var(t|x)), the classic partially linear / DML coefficient; it equals the average "
                 "effect when the effect is constant or s2 does not vary with x." + stage)
     how = ("s2 = m_hat(1 - m_hat) of the binary treatment" if p.weighting == "binary"
            else "s2(x) learned from inner out-of-fold squared treatment residuals")
+    if p.estimand in ("att", "atc"):
+        what, w = (("the average effect on the treated, E[theta(x) | t = 1] (ATT)", "1/(1 - m_hat(x))")
+                   if p.estimand == "att" else
+                   ("the average effect on the controls, E[theta(x) | t = 0] (ATC)", "1/m_hat(x)"))
+        return (f"Estimand: {what}: the final stage is weighted by {w} (= m_hat/s2 or (1 - m_hat)/s2 with "
+                f"{how}, s2 floored at {o.weight_floor:g} x its mean), weights normalised to mean 1; m_hat is the "
+                "out-of-fold propensity, clipped to [0.01, 0.99]." + stage + trimmed)
     return ("Estimand: the average effect E[theta(x)] (for a binary treatment the ATE): the final stage is "
             f"weighted by 1/s2(x), {how}, floored at {o.weight_floor:g} x its mean, weights normalised "
-            "to mean 1." + stage)
+            "to mean 1." + stage + trimmed)
 
 
 def summary_notes(res) -> list[str]:
@@ -160,6 +174,8 @@ def diagnostic_lines(res) -> list[tuple[str, str]]:
     from .diagnostics.sensitivity import summary_rows
 
     rows = [("Positivity (excess kurtosis):", res.positivity_diagnostic().line())]
+    if res.overlap_diagnostics is not None:
+        rows += res.overlap_diagnostics.lines()
     if res.weight_diagnostics is not None:
         rows += res.weight_diagnostics.lines()
     rv = res.re_variances

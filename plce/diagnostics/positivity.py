@@ -96,14 +96,20 @@ class PositivityDiagnostic:
             return f"needs n_rep >= {MIN_REPS} (fit has {self.n_rep})"
         return f"{100 * self.share_flagged:.1f}% of units flagged (10% expected)"
 
-    def frame(self, design) -> pd.DataFrame:
-        """Per-unit table aligned with the design's input rows: ``excess_kurtosis``, ``flagged``, ``dropped``."""
+    def frame(self, design, kept: np.ndarray | None = None) -> pd.DataFrame:
+        """Per-unit table aligned with the design's input rows: ``excess_kurtosis``, ``flagged``, ``dropped``.
+
+        ``kept`` (over the design's rows) marks the units of the final stage when some were trimmed.
+        """
         idx = design.input_index if design.input_index is not None else pd.RangeIndex(len(design.row_mask))
         kappa = np.full(len(idx), np.nan)
         flagged = np.zeros(len(idx), dtype=bool)
+        rows = np.flatnonzero(design.row_mask)
+        if kept is not None:
+            rows = rows[kept]
         if self.reliable:
-            kappa[design.row_mask] = self.kurtosis
-            flagged[design.row_mask] = self.flagged
+            kappa[rows] = self.kurtosis
+            flagged[rows] = self.flagged
         return pd.DataFrame({"excess_kurtosis": kappa, "flagged": flagged, "dropped": ~design.row_mask}, index=idx)
 
 
