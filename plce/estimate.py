@@ -7,6 +7,7 @@ re-runs only the last step, which is all a change of covariance needs.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ from .design import Design
 from .final import FinalFit, fit_final
 from .nuisance import NuisanceFits, external_nuisances, fit_nuisances
 from .options import FitOptions
-from .plan import FitPlan, Inference
+from .plan import FitPlan, Inference, recount_clusters
 from .variance import PROPENSITY_CLIP, WeightDiagnostics, stabilized_weights, treatment_variance, weight_diagnostics
 
 __all__ = ["Fit", "estimate", "treatment_weights", "final_stage"]
@@ -30,8 +31,10 @@ class Fit:
     floored: tuple  # per repetition: (n,) bool mask of units at the variance floor
     finals: tuple[FinalFit, ...]
     weight_summary: WeightDiagnostics | None = None
-    kept: np.ndarray | None = None  # (n,) bool: units in the final stage (None: all; trim= drops some)
+    kept: np.ndarray | None = None  # (n,) bool: units in the final stage (None: all; singletons, trim= drop some)
     overlap: object | None = None  # plce.diagnostics.overlap.OverlapDiagnostics
+    inference: Inference | None = None  # the plan's, with clusters recounted after trimming
+    trimmed: np.ndarray | None = None  # (n,) bool: units trimmed for poor overlap (trim=)
 
 
 def _stack(*parts: np.ndarray | None) -> np.ndarray | None:
@@ -79,12 +82,13 @@ def final_stage(design: Design, options: FitOptions, plan: FitPlan, nuisances: N
         return None if a is None else a[rows]
 
     center = _center(design, plan)
+    absorb = None if plan.absorb is None else [sub(a) for a in plan.absorb]
     finals = []
     for r in range(plan.n_rep):
         finals.append(fit_final(
             design.y[rows], design.T[rows], nuisances.ell[r][rows], nuisances.m[r][rows], form=options.final,
             cov_type=inf.cov_type, clusters=sub(inf.clusters),
-            extra=sub(_stack(nuisances.blup_columns(r), plan.final_terms)), absorb=sub(plan.absorb),
+            extra=sub(_stack(nuisances.blup_columns(r), plan.final_terms)), absorb=absorb,
             weights=sub(weights[r]), modifiers=sub(plan.final_terms) if plan.interact else None,
             population=options.average_effect == "population", center=sub(center)))
     return tuple(finals)
@@ -111,20 +115,23 @@ def estimate(design: Design, options: FitOptions, plan: FitPlan, *, progress: bo
                              n_jobs=plan.n_jobs, progress=progress, re_iter=options.re_iter, variance=variance,
                              interference=inter, inner_folds=options.inner_folds)
     weights, floored = treatment_weights(nuis, plan, options.weight_floor)
-    kept = threshold = None
+    kept, threshold, trimmed = plan.rows, None, None
     if options.trim is not None:
         from .diagnostics.overlap import trim_mask
 
-        kept, threshold = trim_mask(nuis.m[:, :, 0].mean(axis=0), options.trim)
+        inside, threshold = trim_mask(nuis.m[:, :, 0].mean(axis=0), options.trim)
+        trimmed = ~inside
+        kept = inside if kept is None else kept & inside
         _check_trimmed(design, kept, threshold)
+        plan = dataclasses.replace(plan, inference=recount_clusters(plan.inference, kept))
     wsum = None
     if plan.weighting is not None:
         sub = (lambda a: a) if kept is None else (lambda a: a[kept])
         wsum = weight_diagnostics([sub(w) for w in weights], [sub(f) for f in floored], plan.weighting)
-    overlap = _overlap(design, plan, nuis, weights, floored, kept, threshold)
+    overlap = _overlap(design, plan, nuis, weights, floored, trimmed, threshold)
     finals = final_stage(design, options, plan, nuis, weights, kept=kept)
     return Fit(nuisances=nuis, weights=weights, floored=floored, finals=finals, weight_summary=wsum, kept=kept,
-               overlap=overlap)
+               overlap=overlap, inference=plan.inference, trimmed=trimmed)
 
 
 def _check_trimmed(design: Design, kept: np.ndarray, threshold: float) -> None:
@@ -136,7 +143,7 @@ def _check_trimmed(design: Design, kept: np.ndarray, threshold: float) -> None:
                         "units; the overlap sample is too small. Use a smaller trim threshold.")
 
 
-def _overlap(design: Design, plan: FitPlan, nuis: NuisanceFits, weights, floored, kept, threshold):
+def _overlap(design: Design, plan: FitPlan, nuis: NuisanceFits, weights, floored, trimmed, threshold):
     """Overlap diagnostics of a single treatment (``None`` with several)."""
     from .diagnostics.overlap import overlap_diagnostics
     from .variance import is_binary
@@ -146,6 +153,6 @@ def _overlap(design: Design, plan: FitPlan, nuis: NuisanceFits, weights, floored
     binary = is_binary(design.T[:, 0])
     diag = overlap_diagnostics(design.T[:, 0], nuis.m[:, :, 0], weights if plan.weighting else None,
                                binary=binary, estimand=plan.estimand, s2=nuis.s2, floored=list(floored),
-                               clip=PROPENSITY_CLIP, trimmed=None if kept is None else ~kept, threshold=threshold)
+                               clip=PROPENSITY_CLIP, trimmed=trimmed, threshold=threshold)
     diag.warn()
     return diag

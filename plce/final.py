@@ -31,6 +31,8 @@ __all__ = [
     "hl_mean",
     "final_terms",
     "quadratic_terms",
+    "absorb_fixed_effects",
+    "singleton_rows",
     "FINAL_TERMS_MAX",
 ]
 
@@ -133,14 +135,22 @@ def sandwich(
     *,
     w: np.ndarray | None = None,
     clusters: np.ndarray | None = None,
+    absorbed: int = 0,
+    absorbed_in_clusters: bool = False,
 ) -> np.ndarray:
-    """Covariance of the (weighted) least-squares coefficients, as statsmodels defines it."""
+    """Covariance of the (weighted) least-squares coefficients, as statsmodels defines it.
+
+    ``absorbed`` fixed-effect parameters (absorbed before, so not columns of Z) count in the degrees of freedom of
+    the classical and HC1 factors (Stata's ``areg``, fixest); with clusters they count unless every absorbed factor
+    is nested within the clusters (``absorbed_in_clusters``; fixest's ``fixef.K = "nested"``, Stata's ``xtreg, fe``).
+    """
     n, p = Z.shape
     sw = np.ones(n) if w is None else np.sqrt(w)
     Zw = Z * sw[:, None]
     e = resid * sw
+    k = p + absorbed
     if cov_type == "nonrobust":
-        return bread * float(e @ e) / (n - p)
+        return bread * float(e @ e) / (n - k)
     if cov_type in ("HC0", "HC1", "HC2", "HC3"):
         e2 = e**2
         if cov_type in ("HC2", "HC3"):
@@ -148,7 +158,7 @@ def sandwich(
             e2 = e2 / (1.0 - h) ** (1 if cov_type == "HC2" else 2)
         meat = (Zw * e2[:, None]).T @ Zw
         V = bread @ meat @ bread
-        return V * n / (n - p) if cov_type == "HC1" else V
+        return V * n / (n - k) if cov_type == "HC1" else V
     if cov_type == "cluster":
         if clusters is None:
             raise PLCEError("cov_type='cluster' needs cluster codes.")
@@ -159,7 +169,8 @@ def sandwich(
             meat, g = _cluster_meat(scores, codes)
             if g < 2:
                 raise PLCEError("Cluster-robust standard errors need at least 2 clusters; the data have 1.")
-            return bread @ meat @ bread * (g / (g - 1.0)) * ((n - 1.0) / (n - p))
+            kc = p if absorbed_in_clusters else k
+            return bread @ meat @ bread * (g / (g - 1.0)) * ((n - 1.0) / (n - kc))
 
         if cl.shape[1] == 1:
             return one(cl[:, 0])
@@ -193,17 +204,19 @@ def fit_final(
     weights: np.ndarray | None = None,
     clusters: np.ndarray | None = None,
     extra: np.ndarray | None = None,
-    absorb: np.ndarray | None = None,
+    absorb: list[np.ndarray] | np.ndarray | None = None,
     modifiers: np.ndarray | None = None,
     population: bool = True,
     center: np.ndarray | None = None,
 ) -> FinalFit:
     """Run the final-stage regression of one repetition.
 
-    ``absorb`` (int group codes) adds group fixed effects by the within transformation: response and
-    regressors are demeaned (with the weights) within groups and the intercept is dropped. The residual
-    df then subtracts the number of groups; the HC and cluster small-sample factors count only the
-    non-absorbed regressors, as Stata's ``areg``/``xtreg, fe`` do with nested clusters.
+    ``absorb`` (int group codes, or a list of them for several factors) adds fixed effects: response and regressors
+    are demeaned (with the weights) within groups -- exactly for one factor, by alternating projections
+    (:func:`absorb_fixed_effects`) for several -- and the intercept is dropped. The degrees of freedom they use
+    (the number of groups for one factor; pyhdfe's count of non-redundant levels for several) enter the residual df
+    and the classical and HC1 factors; with clusters, not when every factor is nested within the clusters (see
+    :func:`sandwich`).
 
     ``modifiers`` (n, q) makes the effect linear in them: the feasible form gets the interactions
     t_j * (q_l - mean(q_l)) together with m_j * (q_l - mean(q_l)) as adjustment columns with free coefficients
@@ -233,13 +246,15 @@ def fit_final(
             inter = new = np.column_stack([(T[:, [j]] - M[:, [j]]) * Q for j in range(k)])
         extra = new if extra is None or not extra.size else np.column_stack([extra.reshape(len(y), -1), new])
     resp, Z, j0 = final_regressors(y, T, ell, m, form=form, extra=extra)
-    n_absorbed = 0
+    n_absorbed, nested = 0, False
     if absorb is not None:
         if form != "feasible":
             raise PLCEError("Absorbing group effects needs final='feasible'.")
-        resp, Z = _within(resp, absorb, weights), _within(Z[:, 1:], absorb, weights)
+        factors = [absorb] if isinstance(absorb, np.ndarray) else list(absorb)
+        demeaned, n_absorbed = absorb_fixed_effects(np.column_stack([resp, Z[:, 1:]]), factors, weights)
+        resp, Z = demeaned[:, 0], demeaned[:, 1:]
         j0 = 0
-        n_absorbed = int(len(np.unique(absorb)))
+        nested = clusters is not None and all(_nested(f, clusters.reshape(len(y), -1)[:, 0]) for f in factors)
     # which columns of Z are effect interactions, as (treatment j, modifier l); -2 for their m_hat x q
     # adjustment columns, -1 for the rest
     if form == "residual" and inter is not None:
@@ -259,8 +274,9 @@ def fit_final(
         raise PLCEError(f"The final stage has {p + n_absorbed} parameters but only {n} rows.")
     beta, resid, bread = wls(Z, resp, weights)
     sl = slice(j0, j0 + k)
-    V = sandwich(Z, resid, bread, cov_type, w=weights, clusters=clusters)[sl, sl]
-    Vc = sandwich(Z, resid, bread, "nonrobust", w=weights)[sl, sl] * (n - p) / (n - p - n_absorbed)
+    V = sandwich(Z, resid, bread, cov_type, w=weights, clusters=clusters, absorbed=n_absorbed,
+                 absorbed_in_clusters=nested)[sl, sl]
+    Vc = sandwich(Z, resid, bread, "nonrobust", w=weights, absorbed=n_absorbed)[sl, sl]
     cate = None
     if inter is not None:
         cate = np.tile(beta[sl], (n, 1))
@@ -324,6 +340,49 @@ def _redundant(Z: np.ndarray, n_extra: int, w: np.ndarray | None, tol: float = 1
     d = np.abs(np.diag(rmat)) if rmat.size else np.zeros(0)
     keep = piv[: int(np.sum(d > tol * max(1.0, d.max() if d.size else 1.0)))]
     return np.setdiff1d(np.arange(n_extra), keep) + Z.shape[1] - n_extra
+
+
+def _nested(codes: np.ndarray, clusters: np.ndarray) -> bool:
+    """Whether every group of ``codes`` lies within one cluster."""
+    pairs = np.unique(np.column_stack([codes, clusters]), axis=0)
+    return len(pairs) == len(np.unique(codes))
+
+
+def absorb_fixed_effects(M: np.ndarray, factors: list[np.ndarray], w: np.ndarray | None = None, *,
+                         tol: float = 1e-12) -> tuple[np.ndarray, int]:
+    """Residuals of the columns of ``M`` after (weighted) projection on the dummies of every factor, and the number
+    of parameters the factors use.
+
+    One factor: exact group demeaning. Several: alternating projections by pyhdfe (Correia 2015's algorithm as
+    reghdfe and fixest use it; symmetric Kaczmarz with conjugate-gradient acceleration, converged to ``tol``), and
+    pyhdfe's count of the non-redundant levels (exact for two factors, conservative beyond). pyhdfe's accelerated
+    projections do not take weights, so weighted demeaning uses plain Kaczmarz sweeps.
+    """
+    if len(factors) == 1:
+        return _within(M, factors[0], w), int(len(np.unique(factors[0])))
+    try:
+        import pyhdfe
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise PLCEError("Several fixed effects need pyhdfe: pip install pyhdfe.") from None
+    opts = ({"transform": "symmetric", "acceleration": "cg"} if w is None else
+            {"transform": "kaczmarz", "acceleration": "none"})
+    algo = pyhdfe.create(np.column_stack(factors), drop_singletons=False, compute_degrees=True,
+                         residualize_method="map", options={"tol": tol, "iteration_limit": 100_000, **opts})
+    out = algo.residualize(M, weights=None if w is None else w.reshape(-1, 1))
+    return np.asarray(out, dtype=float).reshape(M.shape), int(algo.degrees)
+
+
+def singleton_rows(factors: list[np.ndarray]) -> np.ndarray:
+    """Rows to drop because their group has one member in some factor, iterated until none is left (reghdfe)."""
+    drop = np.zeros(len(factors[0]), dtype=bool)
+    while True:
+        new = drop.copy()
+        for codes in factors:
+            counts = np.bincount(codes[~new], minlength=int(codes.max()) + 1)
+            new |= counts[codes] == 1
+        if (new == drop).all():
+            return drop
+        drop = new
 
 
 def _within(M: np.ndarray, codes: np.ndarray, w: np.ndarray | None) -> np.ndarray:

@@ -5,7 +5,9 @@ The grammar is lme4-flavoured Wilkinson notation:
 * left of ``~``: the outcome, one column or expression (``np.log(y)``);
 * between ``~`` and the top-level ``|``: one or more treatments joined by ``+``;
 * right of ``|``: control terms in formulaic syntax (``C(x)``, ``np.log(x)``,
-  ``x1:x2``, ``bs(x, 4)``) and random-intercept terms ``(1|g)``, ``(1|g1/g2)``.
+  ``x1:x2``, ``bs(x, 4)``) and random-intercept terms ``(1|g)``, ``(1|g1/g2)``;
+* optionally a second ``|`` and fixed effects to absorb, fixest-style:
+  ``y ~ t | x1 + x2 | unit + year`` (``unit^year`` for their combination).
 
 Random-effect terms are pulled out before formulaic sees the string, since
 formulaic (and patsy) reject ``(1|g)``. The result is a frozen
@@ -49,6 +51,7 @@ class FormulaSpec:
     treatments: tuple[str, ...]
     controls: tuple[str, ...]
     re_terms: tuple[REterm, ...] = field(default_factory=tuple)
+    fixed_effects: tuple[tuple[str, ...], ...] = field(default_factory=tuple)  # ("unit",), ("unit", "year") for ^
 
     @property
     def group_columns(self) -> tuple[str, ...]:
@@ -57,6 +60,10 @@ class FormulaSpec:
             for f in term.factors:
                 seen.setdefault(f, None)
         return tuple(seen)
+
+    @property
+    def fe_columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for fe in self.fixed_effects for c in fe))
 
 
 def _clean(msg: str) -> str:
@@ -185,14 +192,15 @@ def parse(formula: str) -> FormulaSpec:
             "The formula has no '|' separating the treatment(s) from the controls. "
             f"Write e.g. '{fix}'.",
         )
-    if len(bars) > 2:
+    if len(bars) > 3:
         raise FormulaError(
             formula,
-            "Only one top-level '|' is allowed: 'outcome ~ treatment(s) | controls'. "
+            "At most two top-level '|': 'outcome ~ treatment(s) | controls | fixed effects'. "
             "Random effects go in parentheses, '(1|g)'.",
-            rhs_offset + bars[2][0] - 1,
+            rhs_offset + bars[3][0] - 1,
         )
-    (t_off, t_text), (c_off, c_text) = bars
+    (t_off, t_text), (c_off, c_text) = bars[:2]
+    fixed_effects = _parse_fe(formula, bars[2][1], rhs_offset + bars[2][0]) if len(bars) == 3 else []
 
     treatments: list[str] = []
     for off, piece in _split_top(t_text, "+"):
@@ -227,7 +235,7 @@ def parse(formula: str) -> FormulaSpec:
             )
         else:
             controls.append(text)
-    if not controls and not re_terms:
+    if not controls and not re_terms and not fixed_effects:
         raise FormulaError(formula, "Nothing right of '|': name the controls, e.g. 'y ~ t | x1 + x2'.")
     if controls:
         _validate_terms(formula, " + ".join(controls), "controls")
@@ -242,4 +250,21 @@ def parse(formula: str) -> FormulaSpec:
         treatments=tuple(dict.fromkeys(treatments)),
         controls=tuple(dict.fromkeys(controls)),
         re_terms=tuple(seen.values()),
+        fixed_effects=tuple(dict.fromkeys(fixed_effects)),
     )
+
+
+def _parse_fe(formula: str, text: str, offset: int) -> list[tuple[str, ...]]:
+    """The fixed-effects part: column names joined by '+', '^' combining columns into one factor."""
+    out = []
+    for off, piece in _split_top(text, "+"):
+        term = piece.strip()
+        if not term:
+            raise FormulaError(formula, "Empty fixed-effect term (a stray '+' after the second '|').", offset + off)
+        names = [p.strip() for p in term.split("^")]
+        if not all(names) or not all(_IDENT.match(p) for p in names):
+            raise FormulaError(formula, f"Fixed effects are column names joined by '+' ('unit + year'), '^' for a "
+                               f"combination ('unit^year'); got '{term}'. Other terms go left of the second '|'.",
+                               offset + off)
+        out.append(tuple(_strip_name(p) for p in names))
+    return out

@@ -9,6 +9,7 @@ that depends on the data.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ import numpy as np
 from .crossfit import CrossfitPlan, make_plan, plan_from_folds
 from .design import Design
 from .errors import FewGroupsWarning, PLCEError, warn
-from .final import final_terms, normalize_cov_type
+from .final import final_terms, normalize_cov_type, singleton_rows
 from .learners import check_learner, classifier_for
 from .options import FitOptions
 from .random_effects import check_groups
@@ -42,6 +43,7 @@ class Inference:
     cluster_names: tuple[str, ...] = ()
     n_clusters: tuple[int, ...] = ()
     use_t: bool = False
+    note: str = ""  # said in the summary (e.g. the fall-back when too few clusters are left)
 
     @property
     def df_t(self) -> int | None:
@@ -64,9 +66,11 @@ class FitPlan:
     terms_form: str  # "none", "linear" or "quadratic"
     final: str  # "feasible" or "residual"
     interact: bool  # effect interactions with the terms
-    absorb: np.ndarray | None  # group codes absorbed in the final stage
+    absorb: tuple | None  # group codes of the factors absorbed in the final stage (None: none)
     inference: Inference
     interference: object | None = None  # plce.interference.InterferenceSpec
+    rows: np.ndarray | None = None  # design rows of the final stage (None: all); singletons of absorbed factors out
+    absorbed_names: tuple[str, ...] = ()
 
     @property
     def n_rep(self) -> int:
@@ -86,14 +90,20 @@ class FitPlan:
         return self.crossfit.n_folds
 
 
-def resolve_inference(options: FitOptions, design: Design) -> Inference:
-    """Covariance type and clusters: cluster-robust when clusters are given, by the first random-intercept factor
-    when the formula has ``(1|g)`` and no clusters, HC1 otherwise."""
-    clusters, names = design.clusters, design.cluster_names
+def resolve_inference(options: FitOptions, design: Design, rows: np.ndarray | None = None) -> Inference:
+    """Covariance type and clusters: cluster-robust when clusters are given, else by the first fixed effect or
+    random-intercept factor when the formula has one (fixest's default), HC1 otherwise.
+
+    ``rows`` are the design rows of the final stage (singletons and trimmed units left out): clusters are counted
+    there. With fewer than two clusters left there the standard errors fall back to HC1, with a warning and a note.
+    """
+    clusters, names, source = design.clusters, design.cluster_names, "given"
     given = options.cov_type
-    if clusters is None and design.groups and (given is None or given.lower() in ("cluster", "clustered")):
-        first = next(iter(design.groups))
-        clusters, names = design.groups[first][:, None], (first,)
+    factors = {**design.fixed_effects, **design.groups}
+    if clusters is None and factors and (given is None or given.lower() in ("cluster", "clustered")):
+        first = next(iter(factors))
+        clusters, names = factors[first][:, None], (first,)
+        source = "fixed effect" if first in design.fixed_effects else "random effect"
     has = clusters is not None
     cov = normalize_cov_type(given if given is not None else ("cluster" if has else "HC1"), has_clusters=has)
     if has and design.clusters is not None and cov != "cluster":
@@ -101,15 +111,36 @@ def resolve_inference(options: FitOptions, design: Design) -> Inference:
                         "clusters; drop cov_type (clustered standard errors are then the default) or drop cluster= "
                         "(Stata's vce(cluster) and vce(hc3) are exclusive too).")
     n_clusters: tuple[int, ...] = ()
+    note = ""
     if has and cov == "cluster":
-        n_clusters = tuple(int(len(np.unique(clusters[:, j]))) for j in range(clusters.shape[1]))
-        if min(n_clusters) < FEW_CLUSTERS and design.clusters is not None:
-            warn(f"Only {min(n_clusters)} clusters: cluster-robust standard errors can be too small "
-                 f"with fewer than about {FEW_CLUSTERS} clusters.", FewGroupsWarning)
+        cl = clusters if rows is None else clusters[rows]
+        n_clusters = tuple(int(len(np.unique(cl[:, j]))) for j in range(cl.shape[1]))
+        if min(n_clusters) < 2:
+            note = (f"Cluster-robust standard errors by {list(names)} need at least 2 clusters with units in the final "
+                    f"stage; there are {min(n_clusters)} (singleton groups carry no within-group information), so "
+                    "the standard errors fall back to HC1.")
+            warn(note, FewGroupsWarning)
+            return Inference(cov_type="HC1", use_t=bool(options.use_t), note=note)
+        if min(n_clusters) < FEW_CLUSTERS and source != "random effect":
+            warn(f"Only {min(n_clusters)} clusters (by {', '.join(names)}) in the final stage: cluster-robust "
+                 f"standard errors can be too small with fewer than about {FEW_CLUSTERS} clusters.",
+                 FewGroupsWarning)
     if cov != "cluster":
         clusters, names = None, ()
     return Inference(cov_type=cov, clusters=clusters, cluster_names=tuple(names), n_clusters=n_clusters,
-                     use_t=bool(options.use_t))
+                     use_t=bool(options.use_t), note=note)
+
+
+def recount_clusters(inference: Inference, rows: np.ndarray | None) -> Inference:
+    """The same inference with its clusters counted on ``rows`` (after trimming)."""
+    if inference.clusters is None or rows is None:
+        return inference
+    cl = inference.clusters[rows]
+    counts = tuple(int(len(np.unique(cl[:, j]))) for j in range(cl.shape[1]))
+    if min(counts) < 2:
+        raise PLCEError(f"After trimming, the final stage has units in {min(counts)} cluster(s); cluster-robust "
+                        "standard errors need at least 2. Trim less, or use cov_type='HC1'.")
+    return dataclasses.replace(inference, n_clusters=counts)
 
 
 def _estimand(options: FitOptions, design: Design) -> str:
@@ -130,7 +161,11 @@ def _crossfit(options: FitOptions, design: Design, inference: Inference) -> Cros
         raise PLCEError("grouped_folds=True needs cluster=<column> to know which units belong together.")
     if options.folds is not None:
         return plan_from_folds(options.folds, design.nobs, random_state=options.random_state)
-    strata = next(iter(design.groups.values())) if design.groups else None
+    factors = list(design.groups.values()) + list(design.fixed_effects.values())
+    strata = factors[0] if factors else None
+    if design.T.shape[1] == 1 and is_binary(design.T[:, 0]):  # every fold gets treated and control units
+        t = design.T[:, 0].astype(np.int64)
+        strata = t if strata is None else 2 * strata + t
     return make_plan(design.nobs, n_folds=options.n_folds, n_rep=options.n_rep, random_state=options.random_state,
                      strata=strata, clusters=design.clusters[:, 0] if options.grouped_folds else None)
 
@@ -164,7 +199,19 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
     else:
         learner_t = learner_y
     check_groups(d)
-    inference = resolve_inference(options, d)
+    absorbed = {}
+    if options.final == "feasible":
+        absorbed.update(d.fixed_effects)
+        if options.re_final == "within":
+            absorbed.update(d.groups)
+    rows = None
+    if absorbed:
+        drop = singleton_rows(list(absorbed.values()))
+        if drop.all():
+            raise PLCEError(f"Every unit is a singleton of {list(absorbed)} (alone in its group): nothing is left "
+                            "within groups to estimate the effect from.")
+        rows = ~drop if drop.any() else None
+    inference = resolve_inference(options, d, rows)
     crossfit = crossfit if crossfit is not None else _crossfit(options, d, inference)
 
     estimand = _estimand(options, d)
@@ -193,9 +240,7 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
     interact = (weighted if options.effect_interactions == "auto" else bool(options.effect_interactions))
     interact = interact and form != "none" and options.final == "feasible"
 
-    absorb = None
-    if d.groups and options.re_final == "within" and options.final == "feasible":
-        absorb = next(iter(d.groups.values()))
+    absorb = tuple(absorbed.values()) or None
 
     spec = interference
     if spec is None and options.interference is not False and options.interference is not None:
@@ -203,7 +248,8 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
                                  top_k=options.interference_top_k)
     return FitPlan(learner_y=learner_y, learner_t=learner_t, learner_v=learner_v, n_jobs=int(n_jobs),
                    crossfit=crossfit, estimand=estimand, weighting=method if weighted else None, terms=terms,
-                   terms_form=form, final=options.final, interact=interact, absorb=absorb, inference=inference, interference=spec)
+                   terms_form=form, final=options.final, interact=interact, absorb=absorb, inference=inference,
+                   interference=spec, rows=rows, absorbed_names=tuple(absorbed))
 
 
 def show_progress(options: FitOptions, design: Design) -> bool:

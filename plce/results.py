@@ -51,12 +51,26 @@ class PLCEResults:
     def __init__(self, design, options, plan, fit):
         self._design = design
         self.options = options
-        self.plan = plan
+        self.plan = plan if fit.inference is None else dataclasses.replace(plan, inference=fit.inference)
         self._fit = fit
         self._names = list(design.treatment_names)
-        thetas = np.stack([f.theta for f in fit.finals])
-        self._theta, self._cov = aggregate(thetas, np.stack([f.cov for f in fit.finals]), options.aggregate)
-        self._cov_classical = aggregate(thetas, np.stack([f.cov_classical for f in fit.finals]), options.aggregate)[1]
+        sc = design.effect_scale  # the data's scale (1 unless the outcome or treatment was extreme)
+        self._scale = sc
+        raw = np.stack([f.theta for f in fit.finals])
+        if not (np.all(np.isfinite(raw)) and all(np.all(np.isfinite(f.cov)) for f in fit.finals)):
+            raise PLCEError("The final stage returned a non-finite estimate or variance (a numerical failure); check "
+                            "the data for extreme values and the learners' predictions.")
+        theta, V = aggregate(raw, np.stack([f.cov for f in fit.finals]), options.aggregate)
+        Vc = aggregate(raw, np.stack([f.cov_classical for f in fit.finals]), options.aggregate)[1]
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            self._theta = theta * sc
+            self._cov, self._cov_classical = V * np.outer(sc, sc), Vc * np.outer(sc, sc)
+            self._se = np.sqrt(np.diag(V)) * np.abs(sc)
+            self._se_classical = np.sqrt(np.diag(Vc)) * np.abs(sc)
+        if not (np.all(np.isfinite(self._theta)) and np.all(np.isfinite(self._cov)) and np.all(self._se > 0)):
+            raise PLCEError(f"The estimate or its variance does not fit in double precision on the data's scale "
+                            f"(outcome / treatment scale about {float(sc[0]):.0e}): multiply or divide the outcome "
+                            "or the treatment by a power of ten, fit, and scale theta back.")
 
     @classmethod
     def from_fit(cls, design, options, plan, fit) -> "PLCEResults":
@@ -96,7 +110,12 @@ class PLCEResults:
     @property
     def n_trimmed(self) -> int:
         """Units trimmed away for poor overlap (``trim=``)."""
-        return 0 if self._fit.kept is None else int((~self._fit.kept).sum())
+        return 0 if self._fit.trimmed is None else int(self._fit.trimmed.sum())
+
+    @property
+    def n_singletons(self) -> int:
+        """Units left out of the final stage because they are alone in a group of an absorbed factor."""
+        return 0 if self.plan.rows is None else int((~self.plan.rows).sum())
 
     @property
     def n_dropped(self) -> int:
@@ -136,12 +155,12 @@ class PLCEResults:
     @cached_property
     def bse(self) -> pd.Series:
         """Standard errors of ``params``."""
-        return pd.Series(np.sqrt(np.diag(self._cov)), index=self._names, name="std err")
+        return pd.Series(self._se, index=self._names, name="std err")
 
     @cached_property
     def bse_classical(self) -> pd.Series:
         """Classical (iid) final-stage standard errors, aggregated the same way; used by sensitivity."""
-        return pd.Series(np.sqrt(np.diag(self._cov_classical)), index=self._names, name="classical std err")
+        return pd.Series(self._se_classical, index=self._names, name="classical std err")
 
     @cached_property
     def tvalues(self) -> pd.Series:
@@ -255,10 +274,11 @@ class PLCEResults:
 
         design = self._design if cluster is None else _with_clusters(self._design, cluster)
         opts = self.options.replace(cov_type=cov_type, use_t=self.use_t if use_t is None else use_t)
-        inference = resolve_inference(opts, design)
-        finals = final_stage(design, opts, self.plan, self._fit.nuisances, self._fit.weights, inference)
+        inference = resolve_inference(opts, design, self._fit.kept)
+        finals = final_stage(design, opts, self.plan, self._fit.nuisances, self._fit.weights, inference,
+                             kept=self._fit.kept)
         plan = dataclasses.replace(self.plan, inference=inference)
-        fit = dataclasses.replace(self._fit, finals=finals)
+        fit = dataclasses.replace(self._fit, finals=finals, inference=inference)
         return PLCEResults(design, opts, plan, fit)
 
     #: pyfixest's name (there it changes the model in place; here it returns new results)
@@ -268,12 +288,13 @@ class PLCEResults:
     @cached_property
     def params_rep(self) -> pd.DataFrame:
         """theta_r of every repetition (rows) for every treatment (columns)."""
-        return pd.DataFrame([f.theta for f in self._fit.finals], columns=self._names).rename_axis("rep")
+        return pd.DataFrame([f.theta * self._scale for f in self._fit.finals],
+                            columns=self._names).rename_axis("rep")
 
     @cached_property
     def bse_rep(self) -> pd.DataFrame:
         """Standard error of every repetition's final stage."""
-        return pd.DataFrame([np.sqrt(np.diag(f.cov)) for f in self._fit.finals],
+        return pd.DataFrame([np.sqrt(np.diag(f.cov)) * np.abs(self._scale) for f in self._fit.finals],
                             columns=self._names).rename_axis("rep")
 
     @property

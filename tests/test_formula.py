@@ -43,7 +43,7 @@ def test_plus_inside_function_call_is_not_split():
         ("y ~ t | x + 1|g)", "Unbalanced parentheses"),
         ("y ~ t | (x|g)", "Random slopes"),
         ("y ~ t | (1 + x|g)", "Random slopes"),
-        ("y ~ t | x | z", "Only one top-level"),
+        ("y ~ t | x | z | w", "At most two top-level"),
         ("y ~ t | x ++ z", "stray"),
         ("y ~ t ~ z | x", "exactly one '~'"),
         ("y + w ~ t | x", "one outcome"),

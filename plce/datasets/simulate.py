@@ -40,14 +40,17 @@ def make_simdata(
     group_size: int = 20,
     het_sd: str = "r",
     unbalanced: bool = False,
+    **family,
 ):
-    """Simulate one data set from the designs of Ratkovic (2023).
+    """Simulate one data set from the designs of Ratkovic (2023), or from a design family.
 
     Parameters
     ----------
-    setting : {"baseline", "re", "het", "re_het", "interference", "interference_re_het"}
+    setting : {"baseline", "re", "het", "re_het", "interference", "interference_re_het", "family"}
         Random effects ("re"), heterogeneous effect t*x1^2 with heteroskedastic
-        treatment ("het"), interference ("interference"), and their combinations.
+        treatment ("het"), interference ("interference"), and their combinations. ``"family"`` is the
+        effect-shape family of :func:`plce.datasets.family.make_family`, whose keywords (``effect``,
+        ``variance``, ``treatment``, ``overlap``) it takes.
     n : int
         Sample size (Ratkovic 2023 uses 1000; 250-5000 in the size sweep).
     random_state : int or numpy Generator
@@ -86,8 +89,14 @@ def make_simdata(
     >>> df.shape, theta
     ((200, 8), 1.0)
     """
+    if setting == "family":
+        from .family import make_family
+
+        return make_family(n=n, random_state=random_state, **family)
+    if family:
+        raise PLCEError(f"make_simdata got unknown keyword(s) {sorted(family)} for setting {setting!r}.")
     if setting not in SETTINGS:
-        raise PLCEError(f"Unknown setting {setting!r}; choose one of {sorted(SETTINGS)}.")
+        raise PLCEError(f"Unknown setting {setting!r}; choose one of {sorted(SETTINGS) + ['family']}.")
     if het_sd not in ("r", "talk"):
         raise PLCEError(f"het_sd must be 'r' or 'talk'; got {het_sd!r}.")
     if k < 2 or n < 2 * group_size:
