@@ -130,8 +130,28 @@ def estimate(design: Design, options: FitOptions, plan: FitPlan, *, progress: bo
         wsum = weight_diagnostics([sub(w) for w in weights], [sub(f) for f in floored], plan.weighting)
     overlap = _overlap(design, plan, nuis, weights, floored, trimmed, threshold)
     finals = final_stage(design, options, plan, nuis, weights, kept=kept)
+    _warn_little_variation(design, finals, kept)
     return Fit(nuisances=nuis, weights=weights, floored=floored, finals=finals, weight_summary=wsum, kept=kept,
                overlap=overlap, inference=plan.inference, trimmed=trimmed)
+
+
+#: warn when the final-stage treatment residual keeps less than this share of the treatment's variance
+LITTLE_VARIATION = 0.01
+
+
+def _warn_little_variation(design: Design, finals, kept) -> None:
+    """PositivityWarning when the controls explain nearly all of a treatment's variance (the effect rests on little
+    variation, and its SE is large)."""
+    from .errors import PositivityWarning, warn
+
+    T = design.T if kept is None else design.T[kept]
+    for j, name in enumerate(design.treatment_names):
+        share = float(np.var(finals[0].treat_resid[:, j]) / max(np.var(T[:, j]), 1e-300))
+        if share < LITTLE_VARIATION:
+            warn(f"The controls (with l_hat, m_hat and the final stage's terms) explain {100 * (1 - share):.2f}% of the "
+                 f"variance of the treatment '{name}': its effect rests on the {100 * share:.2f}% left, so the "
+                 "estimate is fragile and its standard error large. Check for a control that nearly duplicates the "
+                 "treatment.", PositivityWarning)
 
 
 def _check_trimmed(design: Design, kept: np.ndarray, threshold: float) -> None:

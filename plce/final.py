@@ -265,6 +265,9 @@ def fit_final(
         owner[Z.shape[1] - inter.shape[1]:] = np.column_stack([np.repeat(np.arange(k), q), np.tile(np.arange(q), k)])
         if adjust is not None:
             owner[Z.shape[1] - inter.shape[1] - adjust.shape[1]:Z.shape[1] - inter.shape[1]] = -2
+    if form == "feasible":
+        controls = np.r_[np.arange(j0), np.arange(j0 + 2 * k + 1, Z.shape[1])]
+        _check_treatment_not_spanned(Z[:, j0:j0 + k], Z[:, controls[owner[controls, 0] == -1]], weights)
     if extra is not None and extra.size and form == "feasible":
         n_extra = extra.reshape(len(y), -1).shape[1]
         drop = _redundant(Z, n_extra, weights)
@@ -297,6 +300,23 @@ def fit_final(
         n_params=int(p + n_absorbed),
         ssr=float(np.sum(resid**2 * (1.0 if weights is None else weights))), cate=cate,
     )
+
+
+def _check_treatment_not_spanned(T: np.ndarray, C: np.ndarray, w: np.ndarray | None, tol: float = 1e-10) -> None:
+    """Refuse a treatment that is a linear function of the final stage's control columns (intercept, control terms,
+    random-effect columns; after absorbing fixed effects): its coefficient would be identified only by dropping the
+    control it duplicates."""
+    if C.shape[1] == 0:
+        return
+    sw = np.ones(len(T)) if w is None else np.sqrt(w)
+    Cw, Tw = C * sw[:, None], T * sw[:, None]
+    coef, *_ = np.linalg.lstsq(Cw, Tw, rcond=None)
+    resid = Tw - Cw @ coef
+    share = np.sum(resid**2, axis=0) / np.maximum(np.sum(Tw**2, axis=0), 1e-300)
+    if np.any(share <= tol):
+        raise PLCEError("The treatment is an exact function of the final stage's control terms (e.g. t = 2 x1 + 1, "
+                        "or t = x1^2 with the quadratic terms): its effect is not identified. Remove the control that "
+                        "determines it, or check the data.")
 
 
 def _mean_cov(values: np.ndarray, clusters: np.ndarray | None, a: np.ndarray | None = None) -> np.ndarray:
@@ -358,8 +378,9 @@ def absorb_fixed_effects(M: np.ndarray, factors: list[np.ndarray], w: np.ndarray
     pyhdfe's count of the non-redundant levels (exact for two factors, conservative beyond). pyhdfe's accelerated
     projections do not take weights, so weighted demeaning uses plain Kaczmarz sweeps.
     """
+    factors = [np.unique(f, return_inverse=True)[1].reshape(-1) for f in factors]  # no empty groups
     if len(factors) == 1:
-        return _within(M, factors[0], w), int(len(np.unique(factors[0])))
+        return _within(M, factors[0], w), int(factors[0].max()) + 1
     try:
         import pyhdfe
     except ImportError:  # pragma: no cover - a declared dependency

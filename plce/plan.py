@@ -17,7 +17,7 @@ import numpy as np
 
 from .crossfit import CrossfitPlan, make_plan, plan_from_folds
 from .design import Design
-from .errors import FewGroupsWarning, PLCEError, warn
+from .errors import FewGroupsWarning, PLCEError, PositivityWarning, warn
 from .final import final_terms, normalize_cov_type, singleton_rows
 from .learners import check_learner, classifier_for
 from .options import FitOptions
@@ -156,7 +156,71 @@ def _estimand(options: FitOptions, design: Design) -> str:
     return est
 
 
-def _crossfit(options: FitOptions, design: Design, inference: Inference) -> CrossfitPlan:
+#: a 0/1 treatment whose smaller arm has fewer units than this gets a warning
+FEW_IN_ARM = 20
+
+
+def _check_identified(design: Design) -> None:
+    """Refuse a treatment that is an exact linear function of the numeric controls (its effect is not identified)."""
+    if design.X.shape[1] == 0:
+        return
+    X = design.numeric_X()
+    if X.shape[1] > design.nobs / 2:  # many dummies span anything: check the numeric controls alone
+        X = design.X[[c for c in design.X.columns if c not in design.categorical_controls]].to_numpy(dtype=float)
+        if X.shape[1] == 0:
+            return
+    Z = np.column_stack([np.ones(design.nobs), (X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0), 1.0)])
+    for j, name in enumerate(design.treatment_names):
+        t = design.T[:, j]
+        coef, *_ = np.linalg.lstsq(Z, t, rcond=None)
+        rss, tss = float(np.sum((t - Z @ coef) ** 2)), float(np.sum((t - t.mean()) ** 2))
+        if tss > 0 and rss <= 1e-10 * tss:
+            labels = list(design.labels.values())
+            cols = design.numeric_frame().columns if X.shape[1] == design.numeric_frame().shape[1] else \
+                [c for c in design.X.columns if c not in design.categorical_controls]
+            lab = design.labels
+            top = [lab.get(cols[i], cols[i]) for i in np.argsort(-np.abs(coef[1:]))[:3] if abs(coef[1 + i]) > 1e-8]
+            raise PLCEError(f"The treatment '{name}' is an exact linear function of the controls ({', '.join(top)}): "
+                            "no variation is left to estimate its effect from (it is not identified). Remove the "
+                            f"controls that determine it, or check the data (controls: {labels[:8]}).")
+
+
+def _check_arms(design: Design, k: int) -> None:
+    """A 0/1 treatment needs both arms in every fold, and warns when one arm is small."""
+    if design.T.shape[1] != 1 or not is_binary(design.T[:, 0]):
+        return
+    t = design.T[:, 0]
+    n1, n0 = int(t.sum()), int(len(t) - t.sum())
+    small = min(n1, n0)
+    arm = "treated" if n1 <= n0 else "control"
+    if small < k:
+        raise PLCEError(f"Only {small} {arm} units of {len(t)}: fewer than the {k} folds, so some training folds "
+                        "would have none and the propensity model could not be fitted. An effect estimated from so "
+                        "few units is not credible; if you must, use n_folds=2.")
+    if small < FEW_IN_ARM:
+        warn(f"Only {small} {arm} units of {len(t)}: the estimate rests on very few units and its standard error on "
+             "asymptotics that need many more; read it with care (a randomization or exact test may suit better).",
+             PositivityWarning)
+
+
+def _check_rows_for_learners(design: Design, k: int, learners) -> None:
+    """LightGBM learners need training folds of at least twice ``min_child_samples`` rows to make any split."""
+    n_train = design.nobs * (k - 1) // k
+    for lrn in learners:
+        try:
+            mcs = int(lrn.get_params().get("min_child_samples", 0)) if type(lrn).__module__.startswith(
+                "lightgbm") else 0
+        except Exception:
+            mcs = 0
+        if mcs and n_train < 2 * mcs:
+            raise PLCEError(f"Too few rows for the learner: {design.nobs} rows give training folds of about {n_train} "
+                            f"rows, but LightGBM needs min_child_samples={mcs} rows per leaf, so its trees cannot "
+                            "split and every prediction would be a constant. Pass learner=plce.learners.default_"
+                            f"learner(min_child_samples={max(2, n_train // 4)}) (and the same for learner_t), a "
+                            "linear learner, or more data.")
+
+
+def _crossfit(options: FitOptions, design: Design) -> CrossfitPlan:
     if options.grouped_folds and design.clusters is None:
         raise PLCEError("grouped_folds=True needs cluster=<column> to know which units belong together.")
     if options.folds is not None:
@@ -199,6 +263,11 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
     else:
         learner_t = learner_y
     check_groups(d)
+    if crossfit is None:
+        crossfit = _crossfit(options, d)
+    _check_identified(d)
+    _check_arms(d, crossfit.n_folds)
+    _check_rows_for_learners(d, crossfit.n_folds, [learner_y, learner_t])
     absorbed = {}
     if options.final == "feasible":
         absorbed.update(d.fixed_effects)
@@ -212,7 +281,6 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
                             "within groups to estimate the effect from.")
         rows = ~drop if drop.any() else None
     inference = resolve_inference(options, d, rows)
-    crossfit = crossfit if crossfit is not None else _crossfit(options, d, inference)
 
     estimand = _estimand(options, d)
     weighted = estimand != "variance_weighted"

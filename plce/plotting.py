@@ -17,66 +17,75 @@ def _axes(ax):
     return ax.figure, ax
 
 
-def sensitivity_contour(sr, *, sensitivity_of: str = "estimate", lim: float | None = None, ax=None):
-    """sensemakr-style contours of the bias-adjusted estimate or t-value.
+def sensitivity_contour(gx, gy, z, *, levels_range, threshold: float, threshold_label: str, origin: float,
+                        points, lim: float, title: str, ax=None):
+    """sensemakr-style contours of a bias-adjusted quantity ``z`` over the grid ``gx`` x ``gy`` of partial R^2s.
 
-    Axes: partial R^2 of the confounder with the treatment (x) and with the
-    outcome (y). The unadjusted estimate sits at the origin (black triangle);
-    the critical contour (0 for the estimate, the t threshold for t) is red and
-    dashed; benchmark bounds are red diamonds with their labels.
+    Grey solid contours at levels chosen within ``levels_range``; the critical contour (``threshold``) red and
+    dashed, in the legend; the unadjusted value at the origin (black triangle); ``points`` are benchmark bounds
+    ``(x, y, label, value, beyond)``, drawn as red diamonds (an open arrow at the edge when ``beyond`` the range),
+    their labels moved apart when they would overlap.
     """
-    from .diagnostics import sensitivity as s
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
-    if sensitivity_of not in ("estimate", "t-value"):
-        raise PLCEError(f"sensitivity_of must be 'estimate' or 't-value'; got {sensitivity_of!r}.")
-    b = sr.bounds
-    if lim is None:
-        lim = 0.4
-        if b is not None and len(b):
-            lim = float(min(0.99, max(lim, 1.1 * b["r2dz_x"].max(), 1.1 * b["r2yz_dx"].max())))
-    grid = np.linspace(0, lim, 101)
-    gx, gy = np.meshgrid(grid, grid)
-    if sensitivity_of == "estimate":
-        z = s.adjusted_estimate(sr.estimate, sr.se, sr.dof, gx, gy, sr.reduce)
-        threshold, label0 = 0.0, sr.estimate
-    else:
-        z = s.adjusted_t(sr.estimate, sr.se, sr.dof, gx, gy, sr.reduce)
-        from scipy import stats
-
-        threshold = float(stats.t.ppf(1 - sr.alpha / 2, sr.dof - 1))
-        label0 = sr.estimate / sr.se
     fig, ax = _axes(ax)
-    cs = ax.contour(gx, gy, z, levels=12, colors="grey", linewidths=0.8)
-    ax.clabel(cs, fontsize=8, fmt="%.3g")
+    lo, hi = levels_range
+    levels = MaxNLocator(nbins=8).tick_values(lo, hi) if hi > lo else [hi]
+    levels = [v for v in levels if np.nanmin(z) < v < np.nanmax(z) and not np.isclose(v, threshold)]
+    if levels:
+        cs = ax.contour(gx, gy, z, levels=levels, colors="grey", linewidths=0.8, linestyles="solid")
+        ax.clabel(cs, fontsize=8, fmt="%.3g")
+    handles = []
     if np.nanmin(z) < threshold < np.nanmax(z):
-        ax.contour(gx, gy, z, levels=[threshold], colors="red", linestyles="dashed", linewidths=1.2)
-    ax.plot(0, 0, marker="^", color="black", markersize=9)
-    ax.annotate(f"Unadjusted\n({label0:.3g})", (0, 0), xytext=(6, 6), textcoords="offset points", fontsize=8)
-    if b is not None:
-        zb = b["adjusted_estimate"] if sensitivity_of == "estimate" else b["adjusted_t"]
-        for (_, row), val in zip(b.iterrows(), zb):
-            if row["r2dz_x"] <= lim and row["r2yz_dx"] <= lim:
-                ax.plot(row["r2dz_x"], row["r2yz_dx"], marker="D", color="red", markersize=6)
-                ax.annotate(f"{row['bound_label']}\n({val:.3g})", (row["r2dz_x"], row["r2yz_dx"]),
-                            xytext=(6, 4), textcoords="offset points", fontsize=8, color="red")
+        ax.contour(gx, gy, z, levels=[threshold], colors="red", linestyles="dashed", linewidths=1.4)
+    handles.append(Line2D([], [], color="red", ls="--", label=threshold_label))
+    ax.plot(0, 0, marker="^", color="black", markersize=10, clip_on=False, zorder=5)
+    ax.annotate(f"Unadjusted ({origin:.3g})", (0, 0), xytext=(8, 8), textcoords="offset points", fontsize=8)
+    placed: list[tuple[float, float]] = []
+    for x, y, label, value, beyond in points:
+        ax.plot(x, y, marker=">" if beyond else "D", color="red", markersize=7, clip_on=False, zorder=5,
+                markerfacecolor="none" if beyond else "red")
+        # labels are about a quarter of the axis wide: stack those of nearby points (downwards at the top edge)
+        k = sum(abs(x - px) < 0.25 * lim and abs(y - py) < 0.06 * lim for px, py in placed)
+        placed.append((x, y))
+        down = y > 0.9 * lim
+        ax.annotate(f"{label} ({value:.3g})" + (", bound beyond the plot" if beyond else ""), (x, y),
+                    xytext=(8, (-12 - 11 * k) if down else (4 + 11 * k)), textcoords="offset points", fontsize=8,
+                    color="red", ha="right" if x > 0.7 * lim else "left")
+    if points:
+        handles.append(Line2D([], [], color="red", marker="D", ls="", label="benchmark bounds (kd x covariate)"))
     ax.set_xlim(0, lim)
     ax.set_ylim(0, lim)
     ax.set_xlabel(r"Partial $R^2$ of confounder(s) with the treatment")
     ax.set_ylabel(r"Partial $R^2$ of confounder(s) with the outcome")
-    ax.set_title(f"Sensitivity of the {'estimate' if sensitivity_of == 'estimate' else 't-value'} "
-                 f"of '{sr.treatment}'")
+    ax.set_title(title, fontsize=10)
+    ax.legend(handles=handles, fontsize=8, loc="lower right" if any(p[1] > 0.7 * lim for p in points) else
+              "upper right")
     fig.tight_layout()
     return fig
 
 
-def positivity_plot(curve, *, ax=None, title: str | None = None):
-    """The talk's positivity figure: observed minus expected excess kurtosis by percentile."""
+def positivity_plot(curve, *, ax=None, title: str | None = None, share_flagged: float | None = None):
+    """Ratkovic (2023)'s positivity figure: observed minus expected excess kurtosis by percentile.
+
+    The grey band is the range of the simulated no-problem reference curves; the dotted line marks the 90th
+    percentile (10% of units are flagged without a problem) and the dashed one where the flagged units start.
+    """
     fig, ax = _axes(ax)
-    ax.plot(curve["percentile"], curve["difference"], color="black", lw=1.2)
-    ax.axhline(0.0, color="red", ls="--", lw=1)
+    if "reference_low" in curve:
+        ax.fill_between(curve["percentile"], curve["reference_low"], curve["reference_high"], color="0.85",
+                        label="reference range (no positivity problem)")
+    ax.plot(curve["percentile"], curve["difference"], color="black", lw=1.2, label="observed - expected")
+    ax.axhline(0.0, color="grey", ls="-", lw=0.8)
+    ax.axvline(90.0, color="tab:blue", ls=":", lw=1.2, label="90th percentile: 10% flagged expected")
+    if share_flagged is not None:
+        ax.axvline(100 * (1 - share_flagged), color="tab:red", ls="--", lw=1.2,
+                   label=f"flagged units beyond ({100 * share_flagged:.1f}%)")
     ax.set_xlabel("Percentile of units (sorted excess kurtosis)")
     ax.set_ylabel("Excess kurtosis: observed - expected")
-    ax.set_title(title or "Positivity diagnostic")
+    ax.set_title(title or "Positivity diagnostic", fontsize=10)
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     return fig
 

@@ -193,10 +193,13 @@ def check_groups(design) -> None:
         if sizes.max() < 2:
             raise PLCEError(f"Every group of the random-effect factor '{name}' has one member, so group and unit "
                             f"effects cannot be told apart; remove '(1|{name})' or use a coarser grouping.")
-        if len(sizes) < FEW_GROUPS:
-            warn(f"The random-effect factor '{name}' has only {len(sizes)} groups: its variance is poorly "
-                 f"estimated and cluster-robust standard errors by it can be too small (fewer than ~{FEW_GROUPS}).",
-                 FewGroupsWarning)
+        informative = int(np.sum(sizes >= 2))
+        if informative < FEW_GROUPS:
+            single = f" (and {len(sizes) - informative} singletons, which carry no within-group information)" \
+                if informative < len(sizes) else ""
+            warn(f"The random-effect factor '{name}' has only {informative} groups with more than one member"
+                 f"{single}: its variance is poorly estimated and cluster-robust standard errors by it can be too "
+                 f"small (fewer than ~{FEW_GROUPS}).", FewGroupsWarning)
 
 
 def variance_table(re_variances):

@@ -453,7 +453,8 @@ class PLCEResults:
         if not diag.reliable:
             raise PLCEError(f"The positivity diagnostic needs n_rep >= 10 repetitions; this fit has {diag.n_rep}. "
                             "Refit with n_rep=10 or more.")
-        return positivity_plot(diag.curve, ax=ax, title=f"Positivity diagnostic: {diag.line()}")
+        return positivity_plot(diag.curve, ax=ax, title=f"Positivity diagnostic: {diag.line()}",
+                               share_flagged=diag.share_flagged)
 
     def _treatment_index(self, treatment: str | None) -> int:
         if treatment is None:

@@ -111,6 +111,13 @@ def summary_notes(res) -> list[str]:
     if res.n_dropped:
         detail = ", ".join(f"{k}: {v}" for k, v in d.dropped.items())
         out.append(f"{res.n_dropped} rows dropped for missing or non-finite values ({detail}).")
+    out.extend(d.notes)
+    if res.n_singletons:
+        out.append(f"{res.n_singletons} units left out of the final stage: alone in their group of "
+                   f"{', '.join(p.absorbed_names)} (singletons carry no within-group information; as reghdfe and "
+                   "fixest).")
+    if p.inference.note:
+        out.append(p.inference.note)
     out.append(f"Seed {res.random_state}: pass random_state={res.random_state} to reproduce this fit exactly.")
     out.append(
         "Positivity: per-unit excess kurtosis of the treatment residuals across repetitions, against a "
@@ -119,9 +126,11 @@ def summary_notes(res) -> list[str]:
         "treatment is nearly determined by the controls there."
     )
     out.append(
-        "Partial R2 and robustness values (Cinelli & Hazlett 2020) use the final stage's classical t and "
-        "residual df: a confounder explaining RV of the residual variance of both treatment and outcome "
-        "would explain the estimate away (RV_q=1) or make it insignificant at 5% (RV_q=1,a=0.05)."
+        "Partial R2 and robustness values (Cinelli & Hazlett 2020): a confounder explaining RV of the residual "
+        "variance of both treatment and outcome would explain the estimate away (RV_q=1) or make it insignificant "
+        "at 5% (RV_q=1,a=0.05). The partial R2 and RV_q=1 use the final stage's classical t and residual df (the "
+        "partial-R2 scale); RV_q=1,a=0.05 uses this table's standard error and test, so it is 0 exactly when the "
+        "estimate is not significant at 5% here (up to a df/(df-1) factor)."
     )
     if p.interference is not None:
         inote = interference_note(res.interference, p.interference.kind)
@@ -185,7 +194,8 @@ def diagnostic_lines(res) -> list[tuple[str, str]]:
     names = list(res.params.index)
     for name in names:
         t = float(res.params[name] / res.bse_classical[name])
-        rows += summary_rows(t, res.df_resid, tag=f" ({name})" if len(names) > 1 else "")
+        rows += summary_rows(t, res.df_resid, tag=f" ({name})" if len(names) > 1 else "",
+                             se_ratio=float(res.bse[name] / res.bse_classical[name]), critical=res._crit(0.05))
     return rows
 
 

@@ -73,8 +73,11 @@ def test_constant_treatment(small_df):
 def test_treatment_constant_within_training_fold(small_df):
     df = small_df.head(20).copy()
     df["t"] = 0.0
-    df.loc[3, "t"] = 1.0  # varies in one row only: the fold holding it out trains on a constant
+    df.loc[3, "t"] = 2.5  # varies in one row only: the fold holding it out trains on a constant
     with pytest.raises(PLCEError, match="constant within the training folds"):
+        fit("y ~ t | x1", df)
+    df.loc[3, "t"] = 1.0  # as a 0/1 treatment the arm-size rule catches it first
+    with pytest.raises(PLCEError, match="Only 1 treated units of 20: fewer than the 5 folds"):
         fit("y ~ t | x1", df)
 
 

@@ -28,6 +28,12 @@ against 6-7% elsewhere, and the curve's upper decile rises to 0.17-0.26;
 without the violation 6-12% are flagged and the curve stays at zero (within
 0.01) up to its top decile; only the last few percentiles can wander.
 
+How to read the plot: the grey band is the range of 20 simulated reference
+curves, so a healthy fit stays inside it. A dip below zero at the top means
+fewer units than the reference with split-dominated residuals (a randomized
+experiment, whose residuals are a stable own shock, shows it); only a rise
+above the band at the top signals a positivity problem.
+
 With fewer than :data:`MIN_REPS` repetitions the kurtosis of so few values is
 bounded by R and carries little information; the diagnostic then says so
 instead of printing numbers.
@@ -123,12 +129,15 @@ def positivity(resid: np.ndarray, *, seed: int = 0, trim: float = 0.0125, q: flo
     kappa = excess_kurtosis(resid)
     ref = reference_kurtosis(resid, rng)
     threshold = float(np.quantile(ref, q))
-    expected = np.sort(ref, axis=1).mean(axis=0)
+    sims = np.sort(ref, axis=1)
+    expected = sims.mean(axis=0)
     observed = np.sort(kappa)
     pct = (np.arange(n) + 0.5) / n
     keep = (pct >= trim) & (pct <= 1 - trim)
     curve = pd.DataFrame({"percentile": 100 * pct[keep], "observed": observed[keep], "expected": expected[keep],
-                          "difference": observed[keep] - expected[keep]})
+                          "difference": observed[keep] - expected[keep],
+                          "reference_low": (sims.min(axis=0) - expected)[keep],
+                          "reference_high": (sims.max(axis=0) - expected)[keep]})
     return PositivityDiagnostic(n_rep=R, kurtosis=kappa, threshold=threshold,
                                 share_flagged=float(np.mean(kappa > threshold)), curve=curve, trim=trim)
 

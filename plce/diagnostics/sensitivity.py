@@ -96,7 +96,8 @@ def group_partial_r2(coefs, cov, dof):
     return Fp / (Fp + float(_dof(dof)))
 
 
-def robustness_value(t_statistic, dof, q: float = 1.0, alpha: float = 1.0):
+def robustness_value(t_statistic, dof, q: float = 1.0, alpha: float = 1.0, *, se_ratio: float = 1.0,
+                     critical: float | None = None):
     """Robustness value RV_{q,alpha} (Cinelli & Hazlett 2020, sec. 4; sensemakr's conventions).
 
     The minimum strength of association (partial R^2 with both treatment and
@@ -111,6 +112,12 @@ def robustness_value(t_statistic, dof, q: float = 1.0, alpha: float = 1.0):
     alpha : float, default 1.0
         ``1.0`` gives RV_q; e.g. ``0.05`` gives RV_{q,0.05}. The critical value
         is Student's t with ``dof - 1`` degrees of freedom, as in sensemakr.
+    se_ratio, critical : float, optional
+        For a headline standard error other than the classical one (robust, clustered): its ratio to the classical
+        SE, and the headline test's critical value. The confounder's bias is the classical formula's (it depends on
+        the residual standard deviations), while the interval uses the headline SE scaled as the classical formula
+        scales the classical one; the closed form is sensemakr's with the critical value ``se_ratio * critical``.
+        With ``se_ratio=1`` and no ``critical`` this is sensemakr's RV.
 
     Examples
     --------
@@ -128,7 +135,8 @@ def robustness_value(t_statistic, dof, q: float = 1.0, alpha: float = 1.0):
     if alpha >= 1:
         fcrit = np.zeros_like(fq)
     else:
-        fcrit = np.abs(stats.t.ppf(alpha / 2, d - 1)) / np.sqrt(d - 1)
+        crit = np.abs(stats.t.ppf(alpha / 2, d - 1)) if critical is None else abs(float(critical))
+        fcrit = float(se_ratio) * crit / np.sqrt(d - 1)
     fqa = fq - fcrit
     with np.errstate(divide="ignore", invalid="ignore"):
         rv = np.where(fqa > 0, 0.5 * (np.sqrt(fqa**4 + 4 * fqa**2) - fqa**2), 0.0)
@@ -305,26 +313,34 @@ def ovb_bounds(estimate, se, dof, r2dxj_x, r2yxj_dx, kd=(1, 2, 3), ky=None, alph
     return bounds_table(estimate, se, dof, b, alpha=alpha, reduce=reduce)
 
 
-def bounds_table(estimate, se, dof, bounds: pd.DataFrame, *, alpha: float = 0.05, reduce: bool = True) -> pd.DataFrame:
-    """Add the adjusted estimate, SE, t and CI (t with ``dof`` df) to rows with ``r2dz_x`` and ``r2yz_dx``."""
+def bounds_table(estimate, se, dof, bounds: pd.DataFrame, *, alpha: float = 0.05, reduce: bool = True,
+                 se_headline: float | None = None, critical: float | None = None) -> pd.DataFrame:
+    """Add the adjusted estimate, SE, t and CI (t with ``dof`` df) to rows with ``r2dz_x`` and ``r2yz_dx``.
+
+    With ``se_headline`` (a robust or clustered SE) the bias is the classical formula's and the adjusted SE is the
+    headline SE scaled as the classical one would be; ``critical`` replaces the CI's critical value.
+    """
     a = _alpha(alpha)
     b = bounds.copy()
     r2d, r2y = b["r2dz_x"].to_numpy(dtype=float), b["r2yz_dx"].to_numpy(dtype=float)
     est = np.atleast_1d(adjusted_estimate(estimate, se, dof, r2d, r2y, reduce))
-    s = np.atleast_1d(adjusted_se(se, dof, r2d, r2y))
-    crit = stats.t.ppf(1 - a / 2, float(dof))
+    s = np.atleast_1d(adjusted_se(se if se_headline is None else se_headline, dof, r2d, r2y))
+    crit = stats.t.ppf(1 - a / 2, float(dof)) if critical is None else abs(float(critical))
     b["adjusted_estimate"] = est
     b["adjusted_se"] = s
-    b["adjusted_t"] = np.atleast_1d(adjusted_t(estimate, se, dof, r2d, r2y, reduce))
+    b["adjusted_t"] = est / s
     b["adjusted_lower_CI"] = est - crit * s
     b["adjusted_upper_CI"] = est + crit * s
     return b
 
 
-def summary_rows(t_statistic: float, dof, tag: str = "") -> list[tuple[str, str]]:
-    """The summary's sensitivity rows: partial R2 of the treatment with the outcome, RV_q=1 and RV_q=1,a=0.05."""
+def summary_rows(t_statistic: float, dof, tag: str = "", *, se_ratio: float = 1.0,
+                 critical: float | None = None) -> list[tuple[str, str]]:
+    """The summary's sensitivity rows: partial R2 of the treatment with the outcome, RV_q=1 and RV_q=1,a=0.05 (the
+    last on the headline SE when ``se_ratio`` and ``critical`` are given)."""
     return [
         (f"Partial R2 (Y~D|X){tag}:", f"{partial_r2(t_statistic, dof):.4f}"),
         (f"Robustness value RV_q=1{tag}:", f"{robustness_value(t_statistic, dof):.4f}"),
-        (f"Robustness value RV_q=1,a=0.05{tag}:", f"{robustness_value(t_statistic, dof, alpha=0.05):.4f}"),
+        (f"Robustness value RV_q=1,a=0.05{tag}:",
+         f"{robustness_value(t_statistic, dof, alpha=0.05, se_ratio=se_ratio, critical=critical):.4f}"),
     ]

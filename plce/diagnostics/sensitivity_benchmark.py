@@ -17,8 +17,10 @@ from .sensitivity_results import SensitivityResults
 __all__ = ["benchmark_r2", "sensitivity_for"]
 
 _NOTE = (
-    "t and df are those of the final-stage regression with classical (iid) standard errors, as "
-    "sensemakr requires for the partial-R2 scale, even though the headline standard error may be robust."
+    "The partial R2, RV_q and the bias of a confounder use the final-stage regression's classical t and df (the "
+    "partial-R2 scale of Cinelli & Hazlett 2020); RV_q,alpha and the bounds' SEs, t-values and intervals use the "
+    "headline standard error of the coefficient table, scaled as the classical formulas scale the classical one, "
+    "so they agree with its test."
 )
 
 
@@ -75,7 +77,9 @@ def sensitivity_for(res, treatment=None, *, q=1.0, alpha=0.05, reduce=True, benc
         rows = [(b, *benchmark_r2(res, b, j)) for b in bnames]
         bench = pd.DataFrame(rows, columns=["covariate", "r2dxj_x", "r2yxj_dx"])
     sr = SensitivityResults(est, se, dof, treatment=treatment, outcome=res.design.outcome_name, q=q,
-                            alpha=alpha, reduce=reduce, benchmarks=bench, kd=kd, ky=ky, notes=[_NOTE])
+                            alpha=alpha, reduce=reduce, benchmarks=bench, kd=kd, ky=ky, notes=[_NOTE],
+                            se_headline=float(res.bse[treatment]), critical=res._crit(alpha),
+                            se_label=res.cov_type)
     if r2dz_x is not None or r2yz_dx is not None:
         if r2dz_x is None or r2yz_dx is None:
             raise PLCEError("Give both r2dz_x and r2yz_dx for manual bounds.")
@@ -86,6 +90,6 @@ def sensitivity_for(res, treatment=None, *, q=1.0, alpha=0.05, reduce=True, benc
         r2d, r2y = np.broadcast_arrays(r2d, r2y)
         rows = pd.DataFrame({"bound_label": [f"manual ({a:g}, {b:g})" for a, b in zip(r2d, r2y)],
                              "r2dz_x": r2d, "r2yz_dx": r2y})
-        manual = s.bounds_table(est, se, dof, rows, alpha=alpha, reduce=reduce)
+        manual = sr.adjust(rows)
         sr.bounds = manual if sr.bounds is None else pd.concat([sr.bounds, manual], ignore_index=True)
     return sr

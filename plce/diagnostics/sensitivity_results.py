@@ -1,7 +1,9 @@
 """`SensitivityResults`: Cinelli-Hazlett sensitivity analysis of a fit, printed as sensemakr prints it."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..errors import PLCEError
 from . import sensitivity as s
@@ -27,7 +29,7 @@ class SensitivityResults:
     Parameters
     ----------
     estimate, se : float
-        The estimate and its *classical* standard error.
+        The estimate and its *classical* standard error (which, with ``dof``, sets the partial-R^2 scale).
     dof : float
         Residual degrees of freedom of that regression.
     treatment, outcome : str
@@ -44,6 +46,12 @@ class SensitivityResults:
         Multipliers of the benchmarks' strength.
     notes : list of str
         Extra notes printed at the end of the summary.
+    se_headline, critical, se_label : optional
+        The headline standard error (robust or clustered), the headline test's critical value and the SE's name.
+        Given, everything that is about significance -- RV_{q,alpha}, the bounds' adjusted SEs, t-values and
+        intervals, the t-value plot -- uses the headline SE (scaled as the classical formulas scale the classical
+        SE), so the sensitivity block agrees with the coefficient table; the partial R^2, RV_q and the bias of a
+        confounder stay on the classical scale (they depend on the residual variances, not on a test).
 
     Examples
     --------
@@ -55,19 +63,45 @@ class SensitivityResults:
     """
 
     def __init__(self, estimate, se, dof, *, treatment="treatment", outcome="outcome", q=1.0, alpha=0.05,
-                 reduce=True, benchmarks: pd.DataFrame | None = None, kd=(1, 2, 3), ky=None, notes=()):
+                 reduce=True, benchmarks: pd.DataFrame | None = None, kd=(1, 2, 3), ky=None, notes=(),
+                 se_headline: float | None = None, critical: float | None = None, se_label: str = "classical"):
         self.estimate, self.se, self.dof = float(estimate), float(se), float(dof)
+        self.se_headline = float(se) if se_headline is None else float(se_headline)
+        self.critical, self.se_label = critical, se_label
         self.treatment, self.outcome = treatment, outcome
         self.q, self.alpha, self.reduce = q, alpha, reduce
         self.stats = s.sensitivity_stats(estimate, se, dof, q=q, alpha=alpha, reduce=reduce)
+        if se_headline is not None:
+            t = self.estimate / self.se
+            self.stats["rv_qa"] = s.robustness_value(t, dof, q=q, alpha=alpha, se_ratio=self.se_ratio,
+                                                     critical=self._critical(alpha))
+            self.stats["t_statistic_headline"] = self.estimate / self.se_headline
         self.benchmarks = benchmarks
         self.notes = list(notes)
+        self.kd, self.ky = kd, ky
         frames = []
         if benchmarks is not None:
             for _, row in benchmarks.iterrows():
-                frames.append(s.ovb_bounds(estimate, se, dof, row["r2dxj_x"], row["r2yxj_dx"], kd=kd, ky=ky,
-                                           alpha=alpha, reduce=reduce, benchmark=row["covariate"]))
+                b = s.ovb_partial_r2_bound(row["r2dxj_x"], row["r2yxj_dx"], kd=kd, ky=ky,
+                                           bound_label=row["covariate"])
+                frames.append(self.adjust(b))
         self.bounds = pd.concat(frames, ignore_index=True) if frames else None
+
+    @property
+    def se_ratio(self) -> float:
+        """Headline SE over classical SE (1 without a headline SE)."""
+        return self.se_headline / self.se
+
+    def _critical(self, alpha: float) -> float | None:
+        if self.critical is None:
+            return None
+        return float(self.critical) if alpha == self.alpha else float(stats.norm.ppf(1 - alpha / 2))
+
+    def adjust(self, bounds: pd.DataFrame) -> pd.DataFrame:
+        """Adjusted estimate, SE, t and interval for rows of confounder strengths (``r2dz_x``, ``r2yz_dx``)."""
+        headline = None if self.se_headline == self.se else self.se_headline
+        return s.bounds_table(self.estimate, self.se, self.dof, bounds, alpha=self.alpha, reduce=self.reduce,
+                              se_headline=headline, critical=self.critical)
 
     # ------------------------------------------------------------------ printing
     def summary(self, digits: int = 4) -> TextSummary:
@@ -88,8 +122,12 @@ class SensitivityResults:
             "",
             f"Unadjusted Estimates of '{self.treatment}':",
             f"  Coef. estimate: {self.estimate:.{digits}g}",
-            f"  Standard Error: {self.se:.{digits}g}",
-            f"  t-value (H0:tau = {h0:.{digits}g}): {st['t_statistic']:.{digits}g}",
+            f"  Standard Error: {self.se:.{digits}g} (classical: sets the partial-R2 scale)",
+            *([f"  Standard Error ({self.se_label}, as in the coefficient table): {self.se_headline:.{digits}g}"]
+              if self.se_headline != self.se else []),
+            f"  t-value (H0:tau = {h0:.{digits}g}): {st['t_statistic']:.{digits}g} (classical)"
+            + (f", {(self.estimate - h0) / self.se_headline:.{digits}g} ({self.se_label})"
+               if self.se_headline != self.se else ""),
             "",
             "Sensitivity Statistics:",
             f"  Partial R2 of treatment with outcome: {st['r2yd_x']:.{digits}g}",
@@ -197,7 +235,44 @@ class SensitivityResults:
         raise PLCEError(f"format must be 'latex' or 'html'; got {format!r}.")
 
     def plot(self, sensitivity_of: str = "estimate", lim: float | None = None, ax=None):
-        """Contour plot of the adjusted estimate (or t) over R^2_{D~Z|X} x R^2_{Y~Z|D,X}."""
+        """Contour plot of the adjusted estimate (or t) over R^2_{D~Z|X} x R^2_{Y~Z|D,X}; returns the Figure.
+
+        The plotted range shows the benchmarks (drawn at the edge, marked, when a bound reaches 1) and the critical
+        contour where it fits; contour levels are chosen between the critical value's side and the unadjusted value,
+        where the plot is informative. The t-value plot uses the headline SE, as the coefficient table does.
+        """
         from ..plotting import sensitivity_contour
 
-        return sensitivity_contour(self, sensitivity_of=sensitivity_of, lim=lim, ax=ax)
+        if sensitivity_of not in ("estimate", "t-value"):
+            raise PLCEError(f"sensitivity_of must be 'estimate' or 't-value'; got {sensitivity_of!r}.")
+        b = self.bounds
+        rv = float(self.stats["rv_q"] if sensitivity_of == "estimate" else self.stats["rv_qa"])
+        if lim is None:
+            top = max(float(b["r2dz_x"].max()), float(b["r2yz_dx"].max())) if b is not None and len(b) else 0.0
+            lim = 0.4 if top == 0.0 else max(1.25 * top, 1.15 * rv, 0.02)
+            lim = float(min(lim, 0.4 if top == 0.0 else 0.995))
+        grid = np.linspace(0, lim, 121)
+        gx, gy = np.meshgrid(grid, grid[:-1] if lim >= 1 else grid)
+        gx = np.minimum(gx, 0.999)
+        adjusted = self.adjust(pd.DataFrame({"r2dz_x": gx.ravel(), "r2yz_dx": gy.ravel()}))
+        if sensitivity_of == "estimate":
+            z = adjusted["adjusted_estimate"].to_numpy().reshape(gx.shape)
+            threshold, origin = 0.0, self.estimate
+            crit_label = "adjusted estimate = 0"
+        else:
+            z = adjusted["adjusted_t"].to_numpy().reshape(gx.shape)
+            crit = self.critical if self.critical is not None else float(stats.t.ppf(1 - self.alpha / 2,
+                                                                                        self.dof - 1))
+            threshold, origin = float(np.sign(self.estimate) * crit), self.estimate / self.se_headline
+            crit_label = f"t = {threshold:.2f} (critical, alpha = {self.alpha:g})"
+        lo, hi = sorted((threshold - abs(origin - threshold), origin))
+        points = []
+        if b is not None:
+            vals = b["adjusted_estimate"] if sensitivity_of == "estimate" else b["adjusted_t"]
+            for (_, row), v in zip(b.iterrows(), vals):
+                x, y = float(row["r2dz_x"]), float(row["r2yz_dx"])
+                points.append((min(x, lim), min(y, lim), str(row["bound_label"]), float(v), x > lim or y > lim))
+        what = "estimate" if sensitivity_of == "estimate" else f"t-value ({self.se_label} SE)"
+        return sensitivity_contour(gx, gy, z, levels_range=(max(lo, float(np.nanmin(z))), hi), threshold=threshold,
+                                   threshold_label=crit_label, origin=origin, points=points, lim=lim,
+                                   title=f"Sensitivity of the {what} of '{self.treatment}'", ax=ax)

@@ -94,9 +94,10 @@ def positivity_figure(fits: dict):
     """The talk's figure: the positivity curve of both experiments side by side."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     for ax, exp in zip(axes, ("hawk", "dove")):
         fits[exp].plot_positivity(ax=ax)
-        ax.set_title(f"{exp.capitalize()} experiment: {fits[exp].positivity_diagnostic().line()}")
+        ax.set_title(f"{exp.capitalize()}s: {fits[exp].positivity_diagnostic().line()}", fontsize=10)
+    fig.suptitle("Positivity diagnostic, Mattes & Weeks (2019)", fontsize=11)
     fig.tight_layout()
     return fig
