@@ -34,6 +34,7 @@ class Fit:
     kept: np.ndarray | None = None  # (n,) bool: units in the final stage (None: all; singletons, trim= drop some)
     overlap: object | None = None  # plce.diagnostics.overlap.OverlapDiagnostics
     inference: Inference | None = None  # the plan's, with clusters recounted after trimming
+    effects: np.ndarray | None = None  # (n_rep, n) cross-fitted theta_hat(x) of the learned effect model
     trimmed: np.ndarray | None = None  # (n,) bool: units trimmed for poor overlap (trim=)
 
 
@@ -63,18 +64,30 @@ def treatment_weights(nuisances: NuisanceFits, plan: FitPlan, weight_floor: floa
 
 
 def _center(design: Design, plan: FitPlan) -> np.ndarray | None:
-    """Over which units the fitted effects are averaged: the treated for the ATT, the controls for the ATC."""
+    """Over which units the fitted effects are averaged: the treated for the ATT, the controls for the ATC, with the
+    sampling weights when there are some."""
+    w = design.weights
     if plan.estimand == "att":
-        return design.T[:, 0].astype(float)
-    if plan.estimand == "atc":
-        return 1.0 - design.T[:, 0]
-    return None
+        a = design.T[:, 0].astype(float)
+    elif plan.estimand == "atc":
+        a = 1.0 - design.T[:, 0]
+    else:
+        return w
+    return a if w is None else a * w
+
+
+def _final_weights(design: Design, w: np.ndarray | None) -> np.ndarray | None:
+    """Final-stage weights: the treatment weights times the sampling weights."""
+    if design.weights is None:
+        return w
+    return design.weights if w is None else w * design.weights
 
 
 def final_stage(design: Design, options: FitOptions, plan: FitPlan, nuisances: NuisanceFits, weights: tuple,
-                inference: Inference | None = None, kept: np.ndarray | None = None) -> tuple[FinalFit, ...]:
+                inference: Inference | None = None, kept: np.ndarray | None = None,
+                effects: np.ndarray | None = None) -> tuple[FinalFit, ...]:
     """The final-stage regression of every repetition (``inference`` overrides the plan's covariance; ``kept``
-    restricts it to some units)."""
+    restricts it to some units; ``effects`` (n_rep, n) is the learned theta_hat(x) joining the effect terms)."""
     inf = plan.inference if inference is None else inference
     rows = slice(None) if kept is None else kept
 
@@ -85,11 +98,12 @@ def final_stage(design: Design, options: FitOptions, plan: FitPlan, nuisances: N
     absorb = None if plan.absorb is None else [sub(a) for a in plan.absorb]
     finals = []
     for r in range(plan.n_rep):
+        terms = plan.final_terms if effects is None else _stack(plan.final_terms, effects[r][:, None])
         finals.append(fit_final(
             design.y[rows], design.T[rows], nuisances.ell[r][rows], nuisances.m[r][rows], form=options.final,
             cov_type=inf.cov_type, clusters=sub(inf.clusters),
-            extra=sub(_stack(nuisances.blup_columns(r), plan.final_terms)), absorb=absorb,
-            weights=sub(weights[r]), modifiers=sub(plan.final_terms) if plan.interact else None,
+            extra=sub(_stack(nuisances.blup_columns(r), terms)), absorb=absorb,
+            weights=sub(_final_weights(design, weights[r])), modifiers=sub(terms) if plan.interact else None,
             population=options.average_effect == "population", center=sub(center)))
     return tuple(finals)
 
@@ -129,10 +143,15 @@ def estimate(design: Design, options: FitOptions, plan: FitPlan, *, progress: bo
         sub = (lambda a: a) if kept is None else (lambda a: a[kept])
         wsum = weight_diagnostics([sub(w) for w in weights], [sub(f) for f in floored], plan.weighting)
     overlap = _overlap(design, plan, nuis, weights, floored, trimmed, threshold)
-    finals = final_stage(design, options, plan, nuis, weights, kept=kept)
+    effects = None
+    if plan.learned_effects:
+        from .effects import learned_effects
+
+        effects = learned_effects(design, plan, nuis, n_jobs=plan.n_jobs, progress=progress)
+    finals = final_stage(design, options, plan, nuis, weights, kept=kept, effects=effects)
     _warn_little_variation(design, finals, kept)
     return Fit(nuisances=nuis, weights=weights, floored=floored, finals=finals, weight_summary=wsum, kept=kept,
-               overlap=overlap, inference=plan.inference, trimmed=trimmed)
+               overlap=overlap, inference=plan.inference, trimmed=trimmed, effects=effects)
 
 
 #: warn when the final-stage treatment residual keeps less than this share of the treatment's variance

@@ -248,7 +248,7 @@ class BoosterFit:
         params["num_threads"] = params.pop("n_jobs")
         return params, rounds
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         import lightgbm as lgb
 
         params, rounds = self.train_params()
@@ -258,7 +258,7 @@ class BoosterFit:
         if self.classifier and np.ptp(y) == 0:
             raise PLCEError(f"The treatment is {y[0]:g} for every unit of a training fold; a propensity model needs "
                             "treated and control units in every fold (too few of one arm for the folds?).")
-        data = lgb.Dataset(X, label=y, params=params)
+        data = lgb.Dataset(X, label=y, weight=sample_weight, params=params)
         self.booster_ = lgb.train(params, data, num_boost_round=rounds, keep_training_booster=True)
         return self
 
@@ -269,9 +269,23 @@ class BoosterFit:
         return dict(self.params)
 
 
-def fit_predict(learner, X_train, y_train: np.ndarray, X_test) -> np.ndarray:
-    """Fit on the training rows and predict the held-out rows."""
-    return checked_predict(learner.fit(X_train, y_train), X_test)
+def fit_weighted(learner, X, y, sample_weight=None):
+    """``learner.fit(X, y)``, with ``sample_weight`` when given (a PLCEError naming the learner if it takes none)."""
+    if sample_weight is None:
+        return learner.fit(X, y)
+    try:
+        return learner.fit(X, y, sample_weight=sample_weight)
+    except TypeError as exc:
+        if "sample_weight" not in str(exc):
+            raise
+        name = type(getattr(learner, "est", learner)).__name__
+        raise PLCEError(f"The learner {name} does not take sample_weight, which weights= needs; use a learner that "
+                        "does (LightGBM, LinearRegression, most scikit-learn regressors).") from None
+
+
+def fit_predict(learner, X_train, y_train: np.ndarray, X_test, sample_weight=None) -> np.ndarray:
+    """Fit on the training rows (with sampling weights when given) and predict the held-out rows."""
+    return checked_predict(fit_weighted(learner, X_train, y_train, sample_weight), X_test)
 
 
 def checked_predict(est, X_test) -> np.ndarray:

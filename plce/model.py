@@ -75,9 +75,13 @@ class PLCE:
 
     @classmethod
     def from_formula(cls, formula: str, data, *, cluster: str | Sequence[str] | None = None,
-                     missing: str = "drop") -> "PLCE":
-        """Build the model from ``"outcome ~ treatment | controls + (1|g)"`` and a DataFrame."""
-        return cls.from_design(_design.build(parse(formula), data, cluster=cluster, missing=missing), data)
+                     missing: str = "drop", weights: str | None = None) -> "PLCE":
+        """Build the model from ``"outcome ~ treatment | controls + (1|g) [| fe1 + fe2]"`` and a DataFrame.
+
+        ``weights`` names a column of sampling (survey) weights.
+        """
+        return cls.from_design(_design.build(parse(formula), data, cluster=cluster, missing=missing,
+                                             weights=weights), data)
 
     def fit(self, **options) -> PLCEResults:
         """Estimate theta.
@@ -162,7 +166,8 @@ class PLCE:
         return PLCEResults.from_fit(self.design, opts, plan, fit)
 
 
-def ols_ml(formula: str, data, *, cluster: str | Sequence[str] | None = None, missing: str = "drop", **options):
+def ols_ml(formula: str, data, *, cluster: str | Sequence[str] | None = None, missing: str = "drop",
+           weights: str | None = None, **options):
     """Fit a PLCE regression from a formula: ``PLCE.from_formula(...).fit(...)``.
 
     Parameters
@@ -172,8 +177,11 @@ def ols_ml(formula: str, data, *, cluster: str | Sequence[str] | None = None, mi
         terms (``C(x)``, ``np.log(x)``, ``x1:x2``).
     data : DataFrame
     cluster : str or two str, optional
-        Cluster column(s); standard errors are then cluster-robust by default.
+        Cluster column(s) (e.g. the survey's PSU); standard errors are then cluster-robust by default.
     missing : {"drop", "raise"}
+    weights : str, optional
+        Column of sampling (survey) weights: the learners get them as ``sample_weight``, the final stage multiplies
+        them with its own weights, and theta estimates the weighted-population effect.
     **options
         Options of :meth:`PLCE.fit` (``n_folds``, ``n_rep``, ``estimand``, ``cov_type``, ``learner``,
         ``random_state``, ``n_jobs``, ...).
@@ -190,4 +198,4 @@ def ols_ml(formula: str, data, *, cluster: str | Sequence[str] | None = None, mi
     >>> print(res.summary().as_text())  # doctest: +ELLIPSIS
     PLCE Regression Results...
     """
-    return PLCE.from_formula(formula, data, cluster=cluster, missing=missing).fit(**options)
+    return PLCE.from_formula(formula, data, cluster=cluster, missing=missing, weights=weights).fit(**options)

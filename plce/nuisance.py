@@ -55,58 +55,65 @@ def _rows(M, idx):
     return M.iloc[idx] if isinstance(M, pd.DataFrame) else M[idx]
 
 
-def ls_offset(base: np.ndarray, y_train: np.ndarray, train: np.ndarray, test: np.ndarray):
-    """Least-squares fit of ``y_train`` (one value per row of ``train``) on [1, base[train]]: fitted values for the
-    train and test rows."""
+def ls_offset(base: np.ndarray, y_train: np.ndarray, train: np.ndarray, test: np.ndarray, sw=None):
+    """(Weighted) least-squares fit of ``y_train`` (one value per row of ``train``) on [1, base[train]]: fitted values
+    for the train and test rows."""
     b_train, b_test = base[train], base[test]  # row subsets only: no n x q copy per call
-    coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(train)), b_train]), y_train, rcond=None)
+    Z = np.column_stack([np.ones(len(train)), b_train])
+    if sw is None:
+        coef, *_ = np.linalg.lstsq(Z, y_train, rcond=None)
+    else:
+        r = np.sqrt(sw[train])
+        coef, *_ = np.linalg.lstsq(Z * r[:, None], y_train * r, rcond=None)
     return coef[0] + b_train @ coef[1:], coef[0] + b_test @ coef[1:]
 
 
-def _fit_one(learner, seed, X, target, train, test, re, base=None):
+def _fit_one(learner, seed, X, target, train, test, re, base=None, sw=None):
     """Out-of-fold prediction of one nuisance; with random effects also its held-out BLUP sum.
 
     With ``base`` (control terms, n x q), the learner fits what a least-squares fit on [1, base] over the training
     rows leaves, and the prediction adds that fit back (boosting from a smooth start: trees are flat in the tails).
     """
     est = seeded_clone(learner, seed)
+    w_train = None if sw is None else sw[train]  # sampling weights
     t_train, off_test = target[train], 0.0
     classifier = is_classifier(learner)
     if base is not None and not classifier:  # a classifier fits the 0/1 labels themselves
-        off_train, off_test = ls_offset(base, t_train, train, test)
+        off_train, off_test = ls_offset(base, t_train, train, test, sw)
         t_train = t_train - off_train
     if re is None:
-        return fit_predict(est, _rows(X, train), t_train, _rows(X, test)) + off_test, None, None
+        return fit_predict(est, _rows(X, train), t_train, _rows(X, test), w_train) + off_test, None, None
     codes, F, max_iter = re
     fit = backfit(est, _rows(X, train), t_train, [c[train] for c in codes], F[train], max_iter=max_iter,
-                  fit_once=classifier, predict=predict_target)
+                  fit_once=classifier, predict=predict_target, sample_weight=w_train)
     f_test = checked_predict(fit.learner, _rows(X, test))
     b_test = predict_re(fit, [c[test] for c in codes]).sum(axis=1)
     return f_test + b_test + off_test, b_test, (fit.sigma2, fit.sigma2_b)
 
 
-def _inner_residuals(learner, seed, X, target, train, re, rng, inner_folds, base=None):
+def _inner_residuals(learner, seed, X, target, train, re, rng, inner_folds, base=None, sw=None):
     """Inner out-of-fold residuals of ``target`` over the training units (the held-out fold is never used)."""
 
     def fp(tr, te):
-        return _fit_one(learner, seed, X, target, train[tr], train[te], re, base)[0]
+        return _fit_one(learner, seed, X, target, train[tr], train[te], re, base, sw)[0]
 
     return inner_residuals(fp, target[train], rng, inner_folds)
 
 
-def _variance_fold(learner_t, learner_v, seed, Xt, Xv, t, train, test, re, inner_folds, base=None):
+def _variance_fold(learner_t, learner_v, seed, Xt, Xv, t, train, test, re, inner_folds, base=None, sw=None):
     """Treatment variance for the held-out fold, learned on inner out-of-fold residuals of the training folds.
 
     With ``base``, both the inner treatment model and the variance model start from a least-squares fit on the
     control terms (see :func:`_fit_one`). ``seed(role)`` gives the fold's seeds.
     """
     r = _inner_residuals(learner_t, seed("inner_treatment"), Xt, t, train, re, np.random.default_rng(seed("inner_split")),
-               inner_folds, base)
+               inner_folds, base, sw)
     target, off_test = r**2, 0.0
     if base is not None:
-        off_train, off_test = ls_offset(base, target, train, test)
+        off_train, off_test = ls_offset(base, target, train, test, sw)
         target = target - off_train
-    return fit_predict(seeded_clone(learner_v, seed("variance")), _rows(Xv, train), target, _rows(Xv, test)) + off_test
+    return fit_predict(seeded_clone(learner_v, seed("variance")), _rows(Xv, train), target, _rows(Xv, test),
+                       None if sw is None else sw[train]) + off_test
 
 
 def _augment(X, F: np.ndarray):
@@ -119,18 +126,19 @@ def _augment(X, F: np.ndarray):
     return np.column_stack([X, F])
 
 
-def _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, t, train, re):
+def _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, t, train, re, sw=None):
     """Select the fold's interference features from inner residuals of models without them."""
     plan_i, inner_folds = inter
     s = np.random.SeedSequence([seed("inner_split"), 1]).generate_state(3)
     rng = np.random.default_rng(int(s[0]))
-    r_y = _inner_residuals(learner_y, int(s[1]), Xy, y, train, re, rng, inner_folds)
-    r_t = _inner_residuals(learner_t, int(s[2]), Xt, t, train, re, np.random.default_rng(int(s[0])), inner_folds)
+    r_y = _inner_residuals(learner_y, int(s[1]), Xy, y, train, re, rng, inner_folds, sw=sw)
+    r_t = _inner_residuals(learner_t, int(s[2]), Xt, t, train, re, np.random.default_rng(int(s[0])), inner_folds,
+                           sw=sw)
     kept = plan_i.select(train, r_y, r_t, rng=np.random.default_rng(int(s[0]) + 1))
     return kept, plan_i.indices(kept, train, r_y, r_t)
 
 
-def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, variance, inter=None):
+def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, variance, inter=None, sw=None):
     r, k = task
     train, test = plan.split(r, k)
     seed = partial(plan.seed, r, k)
@@ -138,10 +146,11 @@ def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, va
     Xt = learner_matrix(learner_t, X_frame, X_num)
     kept, F = [], np.empty((len(y), 0))
     if inter is not None:
-        kept, F = _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, T[:, 0], train, re)
+        kept, F = _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, T[:, 0], train, re, sw)
         Xy, Xt = _augment(Xy, F), _augment(Xt, F)
-    ell, by, vy = _fit_one(learner_y, seed("outcome"), Xy, y, train, test, re)
-    outs = [_fit_one(learner_t, seed(f"treatment:{j}"), Xt, T[:, j], train, test, re) for j in range(T.shape[1])]
+    ell, by, vy = _fit_one(learner_y, seed("outcome"), Xy, y, train, test, re, sw=sw)
+    outs = [_fit_one(learner_t, seed(f"treatment:{j}"), Xt, T[:, j], train, test, re, sw=sw)
+            for j in range(T.shape[1])]
     m = np.column_stack([o[0] for o in outs])
     bt = None if re is None else np.column_stack([o[1] for o in outs])
     s2 = None
@@ -151,7 +160,7 @@ def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, va
         # noisier where there is no interference (baseline RMSE 1.47x off's; without it 1.04x, 24 seeds)
         Xv = learner_matrix(learner_v, X_frame, X_num)
         Xt0 = learner_matrix(learner_t, X_frame, X_num)
-        s2 = _variance_fold(learner_t, learner_v, seed, Xt0, Xv, T[:, 0], train, test, re, inner_folds, base)
+        s2 = _variance_fold(learner_t, learner_v, seed, Xt0, Xv, T[:, 0], train, test, re, inner_folds, base, sw)
     return test, ell, m, by, bt, (vy, [o[2] for o in outs]), s2, kept
 
 
@@ -231,17 +240,18 @@ def fit_nuisances(
     else:
         X_frame = design.X
     X_num = None
-    has_re = bool(design.groups)
+    factors = {**design.groups, **design.fixed_effects}  # fixed effects enter the learners as random intercepts
+    has_re = bool(factors)
     learners = [learner_y, learner_t] + ([variance[0]] if variance is not None else [])
     if has_re or not all(is_lightgbm(lrn) for lrn in learners):
         X_num = design.numeric_X() if design.X.shape[1] else X_frame.to_numpy(dtype=float)
     re = None
     if has_re:
         F = np.column_stack([np.ones(n), X_num]) if design.X.shape[1] else np.ones((n, 1))
-        re = (list(design.groups.values()), F, re_iter)
+        re = (list(factors.values()), F, re_iter)
     func = partial(
         _fold_task, y=y, T=T, X_frame=X_frame, X_num=X_num, learner_y=learner_y, learner_t=learner_t, plan=plan,
-        re=re, variance=variance,
+        re=re, variance=variance, sw=design.weights,
         inter=None if interference is None else (interference, inner_folds),
     )
     tasks = [(r, k) for r in range(plan.n_rep) for k in range(plan.n_folds)]
@@ -251,7 +261,7 @@ def fit_nuisances(
     re_y = np.empty((plan.n_rep, n)) if has_re else None
     re_t = np.empty((plan.n_rep, n, kt)) if has_re else None
     var_rows = []
-    names = list(design.groups)
+    names = list(factors)
     s2 = np.empty((plan.n_rep, n)) if variance is not None else None
     kept_rows = []
     for (r, k), (test, e, mm, by, bt, var, sv, kept) in zip(tasks, out):

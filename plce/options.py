@@ -29,6 +29,7 @@ ControlsForm = Literal["auto", "none", "linear", "quadratic"]
 Estimand = Literal["ate", "att", "atc", "variance_weighted"]
 TreatmentVariance = Literal["auto", "model", "binary"]
 REFinal = Literal["within", "columns"]
+EffectModel = Literal["terms", "learned"]
 AverageEffect = Literal["population", "sample"]
 
 #: user-facing synonyms of the estimand values (Stata's ``atet``, DoubleML's ``ATTE``, the PLR name)
@@ -99,6 +100,8 @@ class FitOptions:
     final_controls: ControlsForm = field(default="auto", metadata={"help": "control terms in the final stage"})
     effect_interactions: bool | Literal["auto"] = field(default="auto",
                                                         metadata={"help": "let the effect vary with them"})
+    effect_model: EffectModel = field(default="terms", metadata={
+        "help": "effect interactions with the control terms, or also a learned theta(x)"})
     average_effect: AverageEffect = field(default="population", metadata={"help": "what the SE is for"})
     aggregate: Aggregate = field(default="median", metadata={"help": "rule combining repetitions"})
     # treatment-variance weights

@@ -71,6 +71,7 @@ class FitPlan:
     interference: object | None = None  # plce.interference.InterferenceSpec
     rows: np.ndarray | None = None  # design rows of the final stage (None: all); singletons of absorbed factors out
     absorbed_names: tuple[str, ...] = ()
+    learned_effects: bool = False  # a cross-fitted theta_hat(x) joins the effect interactions (plce.effects)
 
     @property
     def n_rep(self) -> int:
@@ -306,7 +307,8 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
                         "but there are none (no controls, or linear_controls=False / final_controls='none' / too "
                         "many for 'auto'); set final_controls='linear' or 'quadratic', or effect_interactions=False.")
     interact = (weighted if options.effect_interactions == "auto" else bool(options.effect_interactions))
-    interact = interact and form != "none" and options.final == "feasible"
+    learned = options.effect_model == "learned" and interact and options.final == "feasible" and d.X.shape[1] > 0
+    interact = interact and (form != "none" or learned) and options.final == "feasible"
 
     absorb = tuple(absorbed.values()) or None
 
@@ -317,7 +319,7 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
     return FitPlan(learner_y=learner_y, learner_t=learner_t, learner_v=learner_v, n_jobs=int(n_jobs),
                    crossfit=crossfit, estimand=estimand, weighting=method if weighted else None, terms=terms,
                    terms_form=form, final=options.final, interact=interact, absorb=absorb, inference=inference,
-                   interference=spec, rows=rows, absorbed_names=tuple(absorbed))
+                   interference=spec, rows=rows, absorbed_names=tuple(absorbed), learned_effects=learned)
 
 
 def show_progress(options: FitOptions, design: Design) -> bool:

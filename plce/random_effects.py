@@ -138,13 +138,16 @@ def independent_columns(F: np.ndarray, tol: float = 1e-9) -> np.ndarray:
 
 
 def backfit(learner, X_learn, y: np.ndarray, codes: list[np.ndarray], F: np.ndarray, *, max_iter: int = 5,
-            tol: float = 1e-4, fit_once: bool = False, predict=None) -> REFit:
+            tol: float = 1e-4, fit_once: bool = False, predict=None, sample_weight=None) -> REFit:
     """Fit ``learner`` with random intercepts for each factor in ``codes`` by backfitting.
 
     Iterates until the BLUPs change by less than ``tol`` times their scale, at most ``max_iter`` (>= 1) times.
     ``fit_once=True`` (a classifier, which cannot fit y - Zb): the learner is fit to ``y`` once and only the
     random intercepts are iterated, on the residual ``y - predict(X)`` (the probability scale for a propensity).
+    ``sample_weight`` weights the learner's fits; the variance components and BLUPs are unweighted.
     """
+    from .learners import fit_weighted
+
     if max_iter < 1:
         raise PLCEError(f"re_iter must be at least 1 (backfitting passes); got {max_iter}.")
     predict = predict or (lambda est, X: np.asarray(est.predict(X), dtype=float))
@@ -157,7 +160,7 @@ def backfit(learner, X_learn, y: np.ndarray, codes: list[np.ndarray], F: np.ndar
     for _ in range(max_iter):
         if est is None or not fit_once:
             zb = sum(bk[c] for bk, c in zip(b, codes))
-            est = learner.fit(X_learn, y if fit_once else y - zb)
+            est = fit_weighted(learner, X_learn, y if fit_once else y - zb, sample_weight)
             fhat = predict(est, X_learn)
         change = 0.0
         for k, c in enumerate(codes):

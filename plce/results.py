@@ -80,7 +80,8 @@ class PLCEResults:
 
         res = cls(design, options, plan, fit)
         warn_positivity(res.positivity_diagnostic())
-        warn_zero_variances(fit.nuisances.re_variances)
+        rv = fit.nuisances.re_variances
+        warn_zero_variances(None if rv is None else rv[rv["factor"].isin(list(design.groups))])
         return res
 
     # --- statsmodels-style accessors -------------------------------------------------
@@ -276,13 +277,43 @@ class PLCEResults:
         opts = self.options.replace(cov_type=cov_type, use_t=self.use_t if use_t is None else use_t)
         inference = resolve_inference(opts, design, self._fit.kept)
         finals = final_stage(design, opts, self.plan, self._fit.nuisances, self._fit.weights, inference,
-                             kept=self._fit.kept)
+                             kept=self._fit.kept, effects=self._fit.effects)
         plan = dataclasses.replace(self.plan, inference=inference)
         fit = dataclasses.replace(self._fit, finals=finals, inference=inference)
         return PLCEResults(design, opts, plan, fit)
 
     #: pyfixest's name (there it changes the model in place; here it returns new results)
     vcov = get_robustcov_results
+
+    def with_estimand(self, estimand: str) -> "PLCEResults":
+        """The same fit for another weighted estimand of a 0/1 treatment (``"ate"``, ``"att"``, ``"atc"``): only the
+        weights and the final stage are re-run, the learners are not refit.
+
+        Examples
+        --------
+        >>> import plce
+        >>> df, _ = plce.datasets.make_simdata("family", effect="linear", treatment="binary", n=600, random_state=0)
+        >>> res = plce.ols_ml("y ~ t | x1 + x2 + x3", data=df, n_rep=1, random_state=0)
+        >>> res.with_estimand("att").estimand
+        'att'
+        """
+        from .estimate import final_stage, treatment_weights
+        from .options import FitOptions
+
+        est = FitOptions(estimand=estimand).estimand
+        if self.plan.weighting != "binary" or est not in ("ate", "att", "atc"):
+            raise PLCEError("with_estimand switches between 'ate', 'att' and 'atc' of a fit of a 0/1 treatment with "
+                            "propensity weights; refit for other changes.")
+        opts = self.options.replace(estimand=est)
+        plan = dataclasses.replace(self.plan, estimand=est)
+        weights, floored = treatment_weights(self._fit.nuisances, plan, opts.weight_floor)
+        finals = final_stage(self._design, opts, plan, self._fit.nuisances, weights, plan.inference,
+                             kept=self._fit.kept, effects=self._fit.effects)
+        overlap = self._fit.overlap
+        if overlap is not None:
+            overlap = dataclasses.replace(overlap, estimand=est)
+        fit = dataclasses.replace(self._fit, weights=weights, floored=floored, finals=finals, overlap=overlap)
+        return PLCEResults(self._design, opts, plan, fit)
 
     # --- per-repetition and nuisance detail -----------------------------------------
     @cached_property
