@@ -136,13 +136,14 @@ def sandwich(
     w: np.ndarray | None = None,
     clusters: np.ndarray | None = None,
     absorbed: int = 0,
-    absorbed_in_clusters: bool = False,
+    absorbed_cluster: int | None = None,
 ) -> np.ndarray:
     """Covariance of the (weighted) least-squares coefficients, as statsmodels defines it.
 
     ``absorbed`` fixed-effect parameters (absorbed before, so not columns of Z) count in the degrees of freedom of
-    the classical and HC1 factors (Stata's ``areg``, fixest); with clusters they count unless every absorbed factor
-    is nested within the clusters (``absorbed_in_clusters``; fixest's ``fixef.K = "nested"``, Stata's ``xtreg, fe``).
+    the classical and HC1 factors (Stata's ``areg``, fixest); with clusters ``absorbed_cluster`` counts instead: the
+    parameters of the factors *not* nested within the clusters (fixest's ``fixef.K = "nested"``, Stata's
+    ``xtreg, fe``; default ``absorbed``).
     """
     n, p = Z.shape
     sw = np.ones(n) if w is None else np.sqrt(w)
@@ -169,7 +170,7 @@ def sandwich(
             meat, g = _cluster_meat(scores, codes)
             if g < 2:
                 raise PLCEError("Cluster-robust standard errors need at least 2 clusters; the data have 1.")
-            kc = p if absorbed_in_clusters else k
+            kc = p + (absorbed if absorbed_cluster is None else absorbed_cluster)
             return bread @ meat @ bread * (g / (g - 1.0)) * ((n - 1.0) / (n - kc))
 
         if cl.shape[1] == 1:
@@ -246,7 +247,7 @@ def fit_final(
             inter = new = np.column_stack([(T[:, [j]] - M[:, [j]]) * Q for j in range(k)])
         extra = new if extra is None or not extra.size else np.column_stack([extra.reshape(len(y), -1), new])
     resp, Z, j0 = final_regressors(y, T, ell, m, form=form, extra=extra)
-    n_absorbed, nested = 0, False
+    n_absorbed, k_cluster = 0, None
     if absorb is not None:
         if form != "feasible":
             raise PLCEError("Absorbing group effects needs final='feasible'.")
@@ -254,7 +255,10 @@ def fit_final(
         demeaned, n_absorbed = absorb_fixed_effects(np.column_stack([resp, Z[:, 1:]]), factors, weights)
         resp, Z = demeaned[:, 0], demeaned[:, 1:]
         j0 = 0
-        nested = clusters is not None and all(_nested(f, clusters.reshape(len(y), -1)[:, 0]) for f in factors)
+        k_cluster = None
+        if clusters is not None:
+            free = [f for f in factors if not _nested(f, clusters.reshape(len(y), -1)[:, 0])]
+            k_cluster = fe_degrees(free)
     # which columns of Z are effect interactions, as (treatment j, modifier l); -2 for their m_hat x q
     # adjustment columns, -1 for the rest
     if form == "residual" and inter is not None:
@@ -278,7 +282,7 @@ def fit_final(
     beta, resid, bread = wls(Z, resp, weights)
     sl = slice(j0, j0 + k)
     V = sandwich(Z, resid, bread, cov_type, w=weights, clusters=clusters, absorbed=n_absorbed,
-                 absorbed_in_clusters=nested)[sl, sl]
+                 absorbed_cluster=k_cluster)[sl, sl]
     Vc = sandwich(Z, resid, bread, "nonrobust", w=weights, absorbed=n_absorbed)[sl, sl]
     cate = None
     if inter is not None:
@@ -391,6 +395,18 @@ def absorb_fixed_effects(M: np.ndarray, factors: list[np.ndarray], w: np.ndarray
                          residualize_method="map", options={"tol": tol, "iteration_limit": 100_000, **opts})
     out = algo.residualize(M, weights=None if w is None else w.reshape(-1, 1))
     return np.asarray(out, dtype=float).reshape(M.shape), int(algo.degrees)
+
+
+def fe_degrees(factors: list[np.ndarray]) -> int:
+    """Parameters the fixed effects of ``factors`` use: the number of groups of one factor; pyhdfe's count of
+    non-redundant levels of several (exact for two)."""
+    if not factors:
+        return 0
+    if len(factors) == 1:
+        return int(len(np.unique(factors[0])))
+    import pyhdfe
+
+    return int(pyhdfe.create(np.column_stack(factors), drop_singletons=False, compute_degrees=True).degrees)
 
 
 def singleton_rows(factors: list[np.ndarray]) -> np.ndarray:

@@ -25,6 +25,10 @@ from .variance import inner_residuals
 
 __all__ = ["NuisanceFits", "fit_nuisances", "external_nuisances", "oof_metrics"]
 
+#: fixed effects in the nuisance models as random intercepts (False: the learners do not see them; only for the
+#: validation study that compares the two, validation/fixed_effects.py)
+_FE_AS_RANDOM_INTERCEPTS = True
+
 
 @dataclass(frozen=True)
 class NuisanceFits:
@@ -240,7 +244,8 @@ def fit_nuisances(
     else:
         X_frame = design.X
     X_num = None
-    factors = {**design.groups, **design.fixed_effects}  # fixed effects enter the learners as random intercepts
+    # fixed effects enter the learners as random intercepts (measured against categorical features: docs/method.rst)
+    factors = {**design.groups, **(design.fixed_effects if _FE_AS_RANDOM_INTERCEPTS else {})}
     has_re = bool(factors)
     learners = [learner_y, learner_t] + ([variance[0]] if variance is not None else [])
     if has_re or not all(is_lightgbm(lrn) for lrn in learners):

@@ -99,11 +99,20 @@ def summary_notes(res) -> list[str]:
             )
         ),
     ]
+    if d.fixed_effects:
+        levels = ", ".join(f"{k} ({int(c.max()) + 1} levels)" for k, c in d.fixed_effects.items())
+        out.append(f"Fixed effects {levels} absorbed in the final stage (alternating projections as reghdfe and "
+                   "fixest); in the outcome and treatment models they enter as random intercepts (BLUPs), which the "
+                   "final stage then absorbs exactly.")
+    if d.weights is not None:
+        out.append(f"Sampling weights '{d.weights_name}' (normalised to mean 1): the learners get them as "
+                   "sample_weight, the final stage multiplies them into its weights, and theta is the effect in the "
+                   "weighted population.")
     if d.groups:
         names = ", ".join(f"(1|{g})" for g in d.groups)
-        first = next(iter(d.groups))
-        within = (f" The final stage is within '{first}' (group fixed effects) and also gets the cross-fitted "
-                  "BLUP columns." if p.absorb is not None else
+        absorbed = [g for g in d.groups if g in p.absorbed_names]
+        within = (f" The final stage is within {', '.join(repr(g) for g in absorbed)} (group fixed effects) and "
+                  "also gets the cross-fitted BLUP columns." if absorbed else
                   " The final stage gets the cross-fitted BLUP columns of both models.")
         out.append(f"Random intercepts {names} in the outcome and treatment models (backfitting with REML "
                    f"variance components; BLUPs of held-out units from the training folds, 0 for unseen "
