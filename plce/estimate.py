@@ -104,7 +104,7 @@ def final_stage(design: Design, options: FitOptions, plan: FitPlan, nuisances: N
             cov_type=inf.cov_type, clusters=sub(inf.clusters),
             extra=sub(_stack(nuisances.blup_columns(r), terms)), absorb=absorb,
             weights=sub(_final_weights(design, weights[r])), modifiers=sub(terms) if plan.interact else None,
-            population=options.average_effect == "population", center=sub(center)))
+            population=plan.average_effect == "population", center=sub(center)))
     return tuple(finals)
 
 
@@ -127,7 +127,9 @@ def estimate(design: Design, options: FitOptions, plan: FitPlan, *, progress: bo
                                else [], t=design.T[:, 0], treatment_name=design.treatment_names[0])
         nuis = fit_nuisances(design, plan.crossfit, learner_y=plan.learner_y, learner_t=plan.learner_t,
                              n_jobs=plan.n_jobs, progress=progress, re_iter=options.re_iter, variance=variance,
-                             interference=inter, inner_folds=options.inner_folds)
+                             interference=inter, inner_folds=options.inner_folds, known_m=plan.known_m)
+        if plan.known_s2 is not None:
+            nuis = dataclasses.replace(nuis, s2=np.tile(plan.known_s2, (plan.n_rep, 1)))
     weights, floored = treatment_weights(nuis, plan, options.weight_floor)
     kept, threshold, trimmed = plan.rows, None, None
     if options.trim is not None:
@@ -144,7 +146,9 @@ def estimate(design: Design, options: FitOptions, plan: FitPlan, *, progress: bo
         wsum = weight_diagnostics([sub(w) for w in weights], [sub(f) for f in floored], plan.weighting)
     overlap = _overlap(design, plan, nuis, weights, floored, trimmed, threshold)
     effects = None
-    if plan.learned_effects:
+    if plan.learned_effects and plan.known_m is not None:
+        effects = nuis.ell  # an experiment: the outcome model's prediction joins the effect terms (Lin 2013 with it)
+    elif plan.learned_effects:
         from .effects import learned_effects
 
         effects = learned_effects(design, plan, nuis, n_jobs=plan.n_jobs, progress=progress)

@@ -272,6 +272,11 @@ def fit_final(
     if form == "feasible":
         controls = np.r_[np.arange(j0), np.arange(j0 + 2 * k + 1, Z.shape[1])]
         _check_treatment_not_spanned(Z[:, j0:j0 + k], Z[:, controls[owner[controls, 0] == -1]], weights)
+    if form == "feasible":
+        # a constant l_hat or m_hat (a randomized treatment's known mean) carries nothing beyond the intercept or the
+        # absorbed effects; any other dependence of them on t is an identification failure that wls reports
+        const = [c for c in range(j0 + k, j0 + 2 * k + 1) if np.ptp(Z[:, c]) <= 1e-12 * (np.abs(Z[:, c]).max() + 1)]
+        Z, owner = np.delete(Z, const, axis=1), np.delete(owner, const, axis=0)
     if extra is not None and extra.size and form == "feasible":
         n_extra = extra.reshape(len(y), -1).shape[1]
         drop = _redundant(Z, n_extra, weights)

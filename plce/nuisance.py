@@ -142,7 +142,8 @@ def _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, t, train, r
     return kept, plan_i.indices(kept, train, r_y, r_t)
 
 
-def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, variance, inter=None, sw=None):
+def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, variance, inter=None, sw=None,
+               known_m=None):
     r, k = task
     train, test = plan.split(r, k)
     seed = partial(plan.seed, r, k)
@@ -153,8 +154,11 @@ def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, va
         kept, F = _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, T[:, 0], train, re, sw)
         Xy, Xt = _augment(Xy, F), _augment(Xt, F)
     ell, by, vy = _fit_one(learner_y, seed("outcome"), Xy, y, train, test, re, sw=sw)
-    outs = [_fit_one(learner_t, seed(f"treatment:{j}"), Xt, T[:, j], train, test, re, sw=sw)
-            for j in range(T.shape[1])]
+    if known_m is not None:  # a randomized treatment: its mean is known, nothing to learn
+        outs = [(known_m[test, j], None if re is None else np.zeros(len(test)), None) for j in range(T.shape[1])]
+    else:
+        outs = [_fit_one(learner_t, seed(f"treatment:{j}"), Xt, T[:, j], train, test, re, sw=sw)
+                for j in range(T.shape[1])]
     m = np.column_stack([o[0] for o in outs])
     bt = None if re is None else np.column_stack([o[1] for o in outs])
     s2 = None
@@ -216,6 +220,7 @@ def fit_nuisances(
     variance: tuple | None = None,
     interference=None,
     inner_folds: int = 2,
+    known_m: np.ndarray | None = None,
 ) -> NuisanceFits:
     """Cross-fit the outcome and treatment models over every (repetition, fold).
 
@@ -256,7 +261,7 @@ def fit_nuisances(
         re = (list(factors.values()), F, re_iter)
     func = partial(
         _fold_task, y=y, T=T, X_frame=X_frame, X_num=X_num, learner_y=learner_y, learner_t=learner_t, plan=plan,
-        re=re, variance=variance, sw=design.weights,
+        re=re, variance=variance, sw=design.weights, known_m=known_m,
         inter=None if interference is None else (interference, inner_folds),
     )
     tasks = [(r, k) for r in range(plan.n_rep) for k in range(plan.n_folds)]
@@ -278,7 +283,8 @@ def fit_nuisances(
         if has_re:
             re_y[r, test] = by
             re_t[r, test] = bt
-            models = [("outcome", var[0])] + [(f"treatment:{t}", v) for t, v in zip(design.treatment_names, var[1])]
+            models = [("outcome", var[0])] + [(f"treatment:{t}", v) for t, v in zip(design.treatment_names, var[1])
+                                              if v is not None]
             for model, (sig2, sig2b) in models:
                 for name, v in zip(names, sig2b):
                     var_rows.append((r, k, model, name, v, sig2))

@@ -30,6 +30,7 @@ Estimand = Literal["ate", "att", "atc", "variance_weighted"]
 TreatmentVariance = Literal["auto", "model", "binary"]
 REFinal = Literal["within", "columns"]
 EffectModel = Literal["terms", "learned"]
+Study = Literal["observational", "experiment"]
 AverageEffect = Literal["population", "sample"]
 
 #: user-facing synonyms of the estimand values (Stata's ``atet``, DoubleML's ``ATTE``, the PLR name)
@@ -102,7 +103,12 @@ class FitOptions:
                                                         metadata={"help": "let the effect vary with them"})
     effect_model: EffectModel = field(default="terms", metadata={
         "help": "effect interactions with the control terms, or also a learned theta(x)"})
-    average_effect: AverageEffect = field(default="population", metadata={"help": "what the SE is for"})
+    average_effect: AverageEffect | None = field(default=None, metadata={
+        "help": "what the SE is for (default population; sample in an experiment)"})
+    design: Study = field(default="observational", metadata={
+        "help": "experiment: the treatment was randomized (its mean is known, not learned)"})
+    propensity: Any = field(default=None, metadata={
+        "help": "known assignment probability (number or column) of a randomized 0/1 treatment"})
     aggregate: Aggregate = field(default="median", metadata={"help": "rule combining repetitions"})
     # treatment-variance weights
     treatment_variance: TreatmentVariance = field(default="auto", metadata={"help": "how Var(t|x) is estimated"})
@@ -124,7 +130,8 @@ class FitOptions:
         for f in dataclasses.fields(self):
             allowed = literal_values(hints[f.name])
             value = getattr(self, f.name)
-            if allowed and f.name not in ("progress", "effect_interactions", "estimand", "trim"):
+            if allowed and f.name not in ("progress", "effect_interactions", "estimand", "trim") and not (
+                    value is None and f.default is None):
                 if value not in allowed:
                     raise PLCEError(f"{f.name} must be one of {', '.join(map(repr, allowed))}; got {value!r}.")
         if self.estimand is not None:

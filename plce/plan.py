@@ -72,6 +72,9 @@ class FitPlan:
     rows: np.ndarray | None = None  # design rows of the final stage (None: all); singletons of absorbed factors out
     absorbed_names: tuple[str, ...] = ()
     learned_effects: bool = False  # a cross-fitted theta_hat(x) joins the effect interactions (plce.effects)
+    average_effect: str = "population"  # what the SE is for: "population" or "sample"
+    known_m: np.ndarray | None = None  # (n, k) known treatment mean of a randomized treatment (design="experiment")
+    known_s2: np.ndarray | None = None  # (n,) its known variance
 
     @property
     def n_rep(self) -> int:
@@ -221,6 +224,38 @@ def _check_rows_for_learners(design: Design, k: int, learners) -> None:
                             "linear learner, or more data.")
 
 
+def _experiment(options: FitOptions, design: Design, data) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The known mean and variance of a randomized treatment (``design="experiment"`` or ``propensity=``)."""
+    if options.design != "experiment" and options.propensity is None:
+        return None, None
+    if design.T.shape[1] != 1:
+        raise PLCEError("design='experiment' takes one treatment; fit one at a time.")
+    t = design.T[:, 0]
+    binary = is_binary(t)
+    p = options.propensity
+    if p is None:
+        mean = np.full(design.nobs, t.mean())
+    else:
+        if not binary:
+            raise PLCEError("propensity= is the known assignment probability of a 0/1 treatment; for a continuous "
+                            "randomized treatment use design='experiment' alone.")
+        if isinstance(p, str):
+            import pandas as pd
+
+            if not isinstance(data, pd.DataFrame) or p not in data.columns:
+                raise PLCEError(f"propensity='{p}' must be a column of the data (the known assignment probability "
+                                "of each unit).")
+            mean = pd.to_numeric(data[p], errors="coerce").to_numpy(dtype=float)[design.row_mask]
+        elif isinstance(p, (int, float, np.floating)) and not isinstance(p, bool):
+            mean = np.full(design.nobs, float(p))
+        else:
+            raise PLCEError(f"propensity must be a number in (0, 1) or a column name; got {type(p).__name__}.")
+        if not (np.all(np.isfinite(mean)) and np.all((mean > 0) & (mean < 1))):
+            raise PLCEError("propensity must lie strictly between 0 and 1 for every unit used.")
+    var = mean * (1 - mean) if binary else np.full(design.nobs, t.var())
+    return mean[:, None], var
+
+
 def _crossfit(options: FitOptions, design: Design) -> CrossfitPlan:
     if options.grouped_folds and design.clusters is None:
         raise PLCEError("grouped_folds=True needs cluster=<column> to know which units belong together.")
@@ -285,6 +320,8 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
 
     estimand = _estimand(options, d)
     weighted = estimand != "variance_weighted"
+    known_m, known_s2 = _experiment(options, d, data)
+    experiment = known_m is not None
     if options.trim is not None and not binary:
         raise PLCEError("trim= needs a single 0/1 treatment (it trims on the propensity); with a continuous "
                         "treatment the variance floor (weight_floor=) plays that role.")
@@ -297,7 +334,7 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
     if weighted and method == "binary" and not binary:
         raise PLCEError("treatment_variance='binary' needs a 0/1 treatment; use treatment_variance='model'.")
     learner_v = None
-    if weighted and method == "model":
+    if weighted and method == "model" and not experiment:
         given = options.variance_learner if options.variance_learner is not None else options.learner
         learner_v = check_learner(given, "variance_learner")
 
@@ -307,7 +344,8 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
                         "but there are none (no controls, or linear_controls=False / final_controls='none' / too "
                         "many for 'auto'); set final_controls='linear' or 'quadratic', or effect_interactions=False.")
     interact = (weighted if options.effect_interactions == "auto" else bool(options.effect_interactions))
-    learned = options.effect_model == "learned" and interact and options.final == "feasible" and d.X.shape[1] > 0
+    learned = (options.effect_model == "learned" or experiment) and interact and options.final == "feasible" \
+        and d.X.shape[1] > 0
     interact = interact and (form != "none" or learned) and options.final == "feasible"
 
     absorb = tuple(absorbed.values()) or None
@@ -319,7 +357,9 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
     return FitPlan(learner_y=learner_y, learner_t=learner_t, learner_v=learner_v, n_jobs=int(n_jobs),
                    crossfit=crossfit, estimand=estimand, weighting=method if weighted else None, terms=terms,
                    terms_form=form, final=options.final, interact=interact, absorb=absorb, inference=inference,
-                   interference=spec, rows=rows, absorbed_names=tuple(absorbed), learned_effects=learned)
+                   interference=spec, rows=rows, absorbed_names=tuple(absorbed), learned_effects=learned,
+                   average_effect=options.average_effect or ("sample" if experiment else "population"),
+                   known_m=known_m, known_s2=known_s2)
 
 
 def show_progress(options: FitOptions, design: Design) -> bool:

@@ -51,7 +51,7 @@ def estimand_note(res) -> str:
              + ").")
     over = {"att": " over the treated units", "atc": " over the control units"}.get(p.estimand, "")
     if p.interact:
-        spread = ("its SE includes their spread (for the population average)" if o.average_effect == "population"
+        spread = ("its SE includes their spread (for the population average)" if p.average_effect == "population"
                   else "its SE conditions on these units' controls (average_effect='sample')")
         stage += (" The effect is also let vary with those control terms (t and m_hat x centred terms); theta "
                   f"is the sample average of the fitted effects{over}, and {spread} (doubly "
