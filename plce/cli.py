@@ -113,7 +113,7 @@ def _replicate(args) -> int:
 
         table, fits = mattes_weeks.run(n_rep=args.n_rep or 20, random_state=args.seed, n_jobs=args.n_jobs,
                                        progress=not args.quiet)
-        text = mattes_weeks.format_table(table)
+        text = mattes_weeks.format_table(table, n_rep=args.n_rep or 20, seed=args.seed)
         print(text)
         if args.out:
             out = pathlib.Path(args.out)

@@ -1,7 +1,8 @@
 """Data sets shipped with plce and the simulation designs of Ratkovic (2023)."""
 from .loaders import MATTES_WEEKS_COVARIATES, load_darfur, load_mattes_weeks
+from .experiment import make_experiment
 from .family import make_family
 from .panel import make_panel
 from .simulate import SETTINGS, make_simdata, make_spatial
 
-__all__ = ["SETTINGS", "make_simdata", "make_spatial", "make_family", "make_panel", "load_mattes_weeks", "load_darfur", "MATTES_WEEKS_COVARIATES"]
+__all__ = ["SETTINGS", "make_simdata", "make_spatial", "make_family", "make_panel", "make_experiment", "load_mattes_weeks", "load_darfur", "MATTES_WEEKS_COVARIATES"]

@@ -4,7 +4,9 @@ Hawk and dove experiments separately; outcome = disapproval of the President
 (``hddv1`` in {1, 2}), treatment = conciliation. Three estimators, in
 percentage points with HC0 standard errors as in the published table: PLCE on
 the 11 pre-treatment covariates, difference in means, and OLS with the same
-covariates.
+covariates. The treatment was randomized, so plce runs with
+``design="experiment"`` (:data:`SETTINGS`): the assignment probability is known
+rather than learned, and the SE is for the sample average effect.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ PUBLISHED = {
 R_STORED = {("hawk", "PLCE"): (11.82, 3.68), ("dove", "PLCE"): (35.66, 2.73)}
 
 FORMULA = "disapprove ~ conciliation | " + " + ".join(MATTES_WEEKS_COVARIATES)
+#: the plce settings of the replication
+SETTINGS = {"design": "experiment", "cov_type": "HC0", "n_rep": 20}
 
 
 def _ols(df: pd.DataFrame, cols: list[str]) -> tuple[float, float]:
@@ -38,7 +42,8 @@ def _ols(df: pd.DataFrame, cols: list[str]) -> tuple[float, float]:
     return 100 * float(r.params[1]), 100 * float(r.bse[1])
 
 
-def run(*, n_rep: int = 20, random_state: int = 1, n_jobs: int = 1, progress: bool = False, **fit_kwargs):
+def run(*, n_rep: int = SETTINGS["n_rep"], random_state: int = 1, n_jobs: int = 1, progress: bool = False,
+        **fit_kwargs):
     """Fit the three estimators in both experiments.
 
     Returns
@@ -55,8 +60,8 @@ def run(*, n_rep: int = 20, random_state: int = 1, n_jobs: int = 1, progress: bo
     rows, fits = [], {}
     for exp in ("hawk", "dove"):
         sub = df[df["experiment"] == exp]
-        res = ols_ml(FORMULA, data=sub, cov_type="HC0", n_rep=n_rep, random_state=random_state,
-                     n_jobs=n_jobs, progress=progress, **fit_kwargs)
+        kw = {**SETTINGS, "n_rep": n_rep, **fit_kwargs}
+        res = ols_ml(FORMULA, data=sub, random_state=random_state, n_jobs=n_jobs, progress=progress, **kw)
         fits[exp] = res
         est = {
             "PLCE": (100 * float(res.params["conciliation"]), 100 * float(res.bse["conciliation"])),
@@ -75,10 +80,13 @@ def run(*, n_rep: int = 20, random_state: int = 1, n_jobs: int = 1, progress: bo
     return table, fits
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """The table as text: plce beside the published numbers and the author's stored R run."""
+def format_table(table: pd.DataFrame, n_rep: int = SETTINGS["n_rep"], seed: int = 1) -> str:
+    """The table as text: plce beside the published numbers and the author's stored R run, the settings used and a
+    one-line verdict."""
     lines = [
         "Mattes & Weeks (2019): effect of conciliation on disapproval (percentage points, HC0 SEs)",
+        f"plce settings: design='experiment' (known assignment), {n_rep} repetitions of 5-fold cross-fitting, "
+        f"seed {seed}; 'published' is the PLCE table of Ratkovic (2023)",
         f"{'':6} {'method':14} {'plce':>16} {'published':>16} {'R PLCE (stored)':>16}   n",
     ]
     for (exp, method), r in table.iterrows():
@@ -87,7 +95,20 @@ def format_table(table: pd.DataFrame) -> str:
             f"{exp:6} {method:14} {r.estimate:7.2f} ({r.se:5.2f})  "
             f"{r.published_estimate:7.2f} ({r.published_se:5.2f}) {rr:>16} {int(r.n):4d}"
         )
+    lines.append(verdict(table))
     return "\n".join(lines)
+
+
+def verdict(table: pd.DataFrame) -> str:
+    """One line: is plce's SE below OLS's and its estimate within a point of the published PLCE, in both?"""
+    parts, ok = [], True
+    for exp in ("hawk", "dove"):
+        p, o = table.loc[(exp, "PLCE")], table.loc[(exp, "OLS")]
+        below, close = p.se <= o.se, abs(p.estimate - p.published_estimate) <= 1.0
+        ok &= bool(below and close)
+        parts.append(f"{exp} SE {p.se:.2f} {'<=' if below else '>'} OLS {o.se:.2f}, "
+                     f"{abs(p.estimate - p.published_estimate):.2f} points from the published PLCE")
+    return ("Verdict: replicated (" if ok else "Verdict: NOT replicated (") + "; ".join(parts) + ")."
 
 
 def positivity_figure(fits: dict):
