@@ -195,7 +195,7 @@ def ols_ml(formula: str, data, *, cluster: str | Sequence[str] | None = None, mi
     >>> import plce
     >>> df, truth = plce.datasets.make_simdata("baseline", n=400, random_state=1)
     >>> res = plce.ols_ml("y ~ t | x1 + x2 + x3 + x4 + x5", data=df, n_rep=1, random_state=1)
-    >>> print(res.summary().as_text())  # doctest: +ELLIPSIS
+    >>> print(res.summary().as_text())  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
     PLCE Regression Results...
     """
     return PLCE.from_formula(formula, data, cluster=cluster, missing=missing, weights=weights).fit(**options)

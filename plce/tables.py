@@ -233,7 +233,7 @@ def etable(models, *, type: str = "text", keep=None, names=None, digits: int = 3
         Column headers (default ``(1)``, ``(2)``, ...).
     digits : int, default 3
     stars : bool, default True
-        Significance stars (* p<0.1, ** p<0.05, *** p<0.01) from each model's own p-values.
+        Significance stars (``* p<0.1, ** p<0.05, *** p<0.01``) from each model's own p-values.
 
     Returns
     -------

@@ -15,7 +15,7 @@ def make_experiment(n: int = 600, prognosis: str = "nonlinear", treatment: str =
     """One randomized experiment: t independent of x, y = (1 + 0.3 x1) t + g(x) + e.
 
     ``prognosis`` sets g: ``"none"`` 0; ``"linear"`` x1 + 0.5 x2 - 0.5 x3; ``"nonlinear"`` 1.5 sin(2 x1) + x2^2 +
-    |x3| - 1.8 (covariates that predict the outcome in a way a linear adjustment misses). ``treatment``:
+    abs(x3) - 1.8 (covariates that predict the outcome in a way a linear adjustment misses). ``treatment``:
     ``"binary"`` (Bernoulli 0.5) or ``"continuous"`` (standard normal). x1..x5 are standard normal, e ~ N(0, 1).
 
     Returns

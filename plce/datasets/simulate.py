@@ -62,7 +62,7 @@ def make_simdata(
         Units per random-effect group (groups are exactly this size, as in the R generator).
     het_sd : {"r", "talk"}
         Treatment-noise SD in the heterogeneous settings: ``"r"`` is the R
-        generator's |1 + x1|/sqrt(2); ``"talk"`` is sqrt((x1^2 + 1)/2).
+        generator's abs(1 + x1)/sqrt(2); ``"talk"`` is sqrt((x1^2 + 1)/2).
     unbalanced : bool
         Groups of unequal size instead of ``group_size``: sizes drawn log-uniformly from 2 to 200
         (the last group takes the remainder, at least 2).
@@ -160,7 +160,7 @@ def make_spatial(n: int = 2000, random_state=None, *, radius: float = 0.05, spil
     Notes
     -----
     t = sin(2 pi x) cos(2 pi y) + z + e, so treatment is spatially correlated, and
-    outcome = t + spillover * mean(t_j : 0 < |s_j - s_i| < radius) + z + eps. A regression of the
+    outcome = t + spillover * mean(t_j : 0 < dist(s_j, s_i) < radius) + z + eps. A regression of the
     outcome on t and z alone picks up part of the neighbours' effect (bias > 0).
 
     Examples
