@@ -20,7 +20,7 @@ __all__ = ["main", "fit_arguments"]
 
 #: FitOptions fields that cannot be given on the command line (objects, arrays) or get a flag of their own
 _NOT_FLAGS = {"learner", "learner_t", "variance_learner", "external_predictions", "folds", "progress",
-              "random_state", "interference"}
+              "random_state", "interference", "cov_kwds", "propensity"}
 
 
 def _read(path: str):

@@ -102,6 +102,7 @@ def final_stage(design: Design, options: FitOptions, plan: FitPlan, nuisances: N
         finals.append(fit_final(
             design.y[rows], design.T[rows], nuisances.ell[r][rows], nuisances.m[r][rows], form=options.final,
             cov_type=inf.cov_type, clusters=sub(inf.clusters),
+            kernel=None if inf.kernel is None else (inf.kernel if kept is None else inf.kernel[kept][:, kept]),
             extra=sub(_stack(nuisances.blup_columns(r), terms)), absorb=absorb,
             weights=sub(_final_weights(design, weights[r])), modifiers=sub(terms) if plan.interact else None,
             population=plan.average_effect == "population", center=sub(center)))

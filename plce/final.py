@@ -53,6 +53,9 @@ COV_TYPES = {
     "nonrobust": "nonrobust",
     "classical": "nonrobust",
     "iid": "nonrobust",
+    "conley": "conley",
+    "spatial": "conley",
+    "network": "network",
 }
 
 COV_DESCRIPTIONS = {
@@ -61,6 +64,8 @@ COV_DESCRIPTIONS = {
     "HC2": "heteroskedasticity-robust (HC2, leverage-adjusted)",
     "HC3": "heteroskedasticity-robust (HC3, jackknife-like)",
     "nonrobust": "classical (homoskedastic) standard errors",
+    "conley": "spatial-HAC (Conley 1999)",
+    "network": "network-HAC (residuals of linked units may be correlated)",
 }
 
 
@@ -137,6 +142,7 @@ def sandwich(
     clusters: np.ndarray | None = None,
     absorbed: int = 0,
     absorbed_cluster: int | None = None,
+    kernel=None,
 ) -> np.ndarray:
     """Covariance of the (weighted) least-squares coefficients, as statsmodels defines it.
 
@@ -160,6 +166,11 @@ def sandwich(
         meat = (Zw * e2[:, None]).T @ Zw
         V = bread @ meat @ bread
         return V * n / (n - k) if cov_type == "HC1" else V
+    if cov_type in ("conley", "network"):  # meat sum_ij K_ij s_i s_j' (plce.spatial), no small-sample factor
+        if kernel is None:
+            raise PLCEError(f"cov_type='{cov_type}' needs its kernel weights (cov_kwds).")
+        scores = Zw * e[:, None]
+        return bread @ (scores.T @ (kernel @ scores)) @ bread
     if cov_type == "cluster":
         if clusters is None:
             raise PLCEError("cov_type='cluster' needs cluster codes.")
@@ -192,6 +203,7 @@ class FinalFit:
     n_params: int
     ssr: float  # (weighted) sum of squared residuals of the final regression
     cate: np.ndarray | None = None  # (n, k) fitted theta(x_i) when the final stage has effect interactions
+    resid: np.ndarray | None = None  # (n,) final-stage residuals
 
 
 def fit_final(
@@ -209,6 +221,7 @@ def fit_final(
     modifiers: np.ndarray | None = None,
     population: bool = True,
     center: np.ndarray | None = None,
+    kernel=None,
 ) -> FinalFit:
     """Run the final-stage regression of one repetition.
 
@@ -287,7 +300,7 @@ def fit_final(
     beta, resid, bread = wls(Z, resp, weights)
     sl = slice(j0, j0 + k)
     V = sandwich(Z, resid, bread, cov_type, w=weights, clusters=clusters, absorbed=n_absorbed,
-                 absorbed_cluster=k_cluster)[sl, sl]
+                 absorbed_cluster=k_cluster, kernel=kernel)[sl, sl]
     Vc = sandwich(Z, resid, bread, "nonrobust", w=weights, absorbed=n_absorbed)[sl, sl]
     cate = None
     if inter is not None:
@@ -307,7 +320,7 @@ def fit_final(
     return FinalFit(
         theta=beta[sl].copy(), cov=V, cov_classical=Vc, df_resid=int(n - p - n_absorbed), treat_resid=tres,
         n_params=int(p + n_absorbed),
-        ssr=float(np.sum(resid**2 * (1.0 if weights is None else weights))), cate=cate,
+        ssr=float(np.sum(resid**2 * (1.0 if weights is None else weights))), cate=cate, resid=resid,
     )
 
 

@@ -120,7 +120,9 @@ class FitOptions:
     interference: Any = field(default=False, metadata={"help": "True, coordinate columns, or a weight matrix"})
     interference_top_k: int = field(default=10, metadata={"help": "interference features kept per model"})
     # inference
-    cov_type: str | None = field(default=None, metadata={"help": "HC0-HC3, nonrobust or cluster"})
+    cov_type: str | None = field(default=None, metadata={"help": "HC0-HC3, nonrobust, cluster, conley or network"})
+    cov_kwds: Mapping | None = field(default=None, metadata={
+        "help": "conley: coords, cutoff, kernel, distance; network: W"})
     use_t: bool = field(default=False, metadata={"help": "t distribution (G-1 df when clustered)"})
     # comparisons with other software (DoubleML's fit has the same argument)
     external_predictions: Mapping | None = field(default=None, metadata={"help": "nuisance predictions"})

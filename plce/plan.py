@@ -44,6 +44,8 @@ class Inference:
     n_clusters: tuple[int, ...] = ()
     use_t: bool = False
     note: str = ""  # said in the summary (e.g. the fall-back when too few clusters are left)
+    kernel: object = None  # sparse (n, n) Conley or network weights over the design rows (cov_type conley/network)
+    kernel_label: str = ""
 
     @property
     def df_t(self) -> int | None:
@@ -94,7 +96,60 @@ class FitPlan:
         return self.crossfit.n_folds
 
 
-def resolve_inference(options: FitOptions, design: Design, rows: np.ndarray | None = None) -> Inference:
+def _kernel(cov: str, options: FitOptions, design: Design, data, interference) -> tuple[object, str]:
+    """The Conley or network weights of ``cov_type="conley"/"network"`` over the design rows, and a label."""
+    from .spatial import kernel_matrix, network_matrix
+
+    kw = dict(options.cov_kwds or {})
+    unknown = set(kw) - ({"coords", "cutoff", "kernel", "distance"} if cov == "conley" else {"W"})
+    if unknown:
+        raise PLCEError(f"cov_kwds for cov_type='{cov}' takes " + ("coords, cutoff, kernel, distance"
+                        if cov == "conley" else "W") + f"; got {sorted(unknown)}.")
+    if cov == "conley":
+        coords = kw.get("coords")
+        if coords is None and interference is not None and interference.kind == "coordinates":
+            coords = interference.proximity
+        elif isinstance(coords, (str, list, tuple)) and all(isinstance(c, str) for c in np.atleast_1d(coords)):
+            import pandas as pd
+
+            cols = [coords] if isinstance(coords, str) else list(coords)
+            if not isinstance(data, pd.DataFrame) or any(c not in data.columns for c in cols):
+                raise PLCEError(f"cov_kwds coords {cols} must be columns of the data.")
+            coords = data.loc[design.row_mask, cols].to_numpy(dtype=float)
+        elif coords is not None:
+            coords = np.asarray(coords, dtype=float)
+            coords = coords.reshape(len(coords), -1)
+            if len(coords) == len(design.row_mask) and len(coords) != design.nobs:
+                coords = coords[design.row_mask]
+            if len(coords) != design.nobs:
+                raise PLCEError(f"cov_kwds coords has {len(coords)} rows; the data have {len(design.row_mask)}.")
+        if coords is None or "cutoff" not in kw:
+            raise PLCEError("cov_type='conley' needs cov_kwds={'coords': ['lat', 'lon'], 'cutoff': distance} "
+                            "(optional 'kernel': 'bartlett' or 'uniform', 'distance': 'euclidean' or 'haversine' for "
+                            "kilometres on lat/lon).")
+        kernel, distance = kw.get("kernel", "bartlett"), kw.get("distance", "euclidean")
+        K = kernel_matrix(coords, kw["cutoff"], kernel=kernel, distance=distance)
+        unit = " km" if distance == "haversine" else ""
+        return K, f"{kernel} kernel, cutoff {kw['cutoff']:g}{unit} ({distance} distance)"
+    W = kw.get("W")
+    if W is None and interference is not None and interference.kind == "matrix":
+        return network_matrix(interference.proximity), "the interference weight matrix's links"
+    if W is None:
+        raise PLCEError("cov_type='network' needs cov_kwds={'W': matrix} (n x n over the rows of the data) or "
+                        "interference=W.")
+    from scipy import sparse
+
+    W = sparse.csr_matrix(W)
+    if W.shape[0] == len(design.row_mask) and W.shape[0] != design.nobs:
+        idx = np.flatnonzero(design.row_mask)
+        W = W[idx][:, idx]
+    if W.shape[0] != design.nobs:
+        raise PLCEError(f"cov_kwds W is {W.shape[0]} x {W.shape[1]}; the data have {len(design.row_mask)} rows.")
+    return network_matrix(W), "the links of the given weight matrix"
+
+
+def resolve_inference(options: FitOptions, design: Design, rows: np.ndarray | None = None, *, data=None,
+                      interference=None) -> Inference:
     """Covariance type and clusters: cluster-robust when clusters are given, else by the first fixed effect or
     random-intercept factor when the formula has one (fixest's default), HC1 otherwise.
 
@@ -116,6 +171,9 @@ def resolve_inference(options: FitOptions, design: Design, rows: np.ndarray | No
                         "(Stata's vce(cluster) and vce(hc3) are exclusive too).")
     n_clusters: tuple[int, ...] = ()
     note = ""
+    if cov in ("conley", "network"):
+        K, label = _kernel(cov, options, design, data, interference)
+        return Inference(cov_type=cov, use_t=bool(options.use_t), kernel=K, kernel_label=label)
     if has and cov == "cluster":
         cl = clusters if rows is None else clusters[rows]
         n_clusters = tuple(int(len(np.unique(cl[:, j]))) for j in range(cl.shape[1]))
@@ -316,7 +374,11 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
             raise PLCEError(f"Every unit is a singleton of {list(absorbed)} (alone in its group): nothing is left "
                             "within groups to estimate the effect from.")
         rows = ~drop if drop.any() else None
-    inference = resolve_inference(options, d, rows)
+    spec = interference
+    if spec is None and options.interference is not False and options.interference is not None:
+        spec = interference_spec(options.interference, data=data, row_mask=d.row_mask, n=d.nobs,
+                                 top_k=options.interference_top_k)
+    inference = resolve_inference(options, d, rows, data=data, interference=spec)
 
     estimand = _estimand(options, d)
     weighted = estimand != "variance_weighted"
@@ -350,10 +412,6 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
 
     absorb = tuple(absorbed.values()) or None
 
-    spec = interference
-    if spec is None and options.interference is not False and options.interference is not None:
-        spec = interference_spec(options.interference, data=data, row_mask=d.row_mask, n=d.nobs,
-                                 top_k=options.interference_top_k)
     return FitPlan(learner_y=learner_y, learner_t=learner_t, learner_v=learner_v, n_jobs=int(n_jobs),
                    crossfit=crossfit, estimand=estimand, weighting=method if weighted else None, terms=terms,
                    terms_form=form, final=options.final, interact=interact, absorb=absorb, inference=inference,

@@ -245,7 +245,8 @@ class PLCEResults:
             return ContrastResults(F=W / R.shape[0], df_num=R.shape[0], df_denom=self.df_inference)
         return ContrastResults(statistic=W, df_denom=R.shape[0], distribution="chi2")
 
-    def get_robustcov_results(self, cov_type: str | None = None, *, cluster=None, use_t: bool | None = None):
+    def get_robustcov_results(self, cov_type: str | None = None, *, cluster=None, use_t: bool | None = None,
+                              cov_kwds=None):
         """The same fit with another covariance: only the final stage is re-run, no learner is refit.
 
         Parameters
@@ -257,6 +258,9 @@ class PLCEResults:
             aligned with the input rows (a Series is aligned by index).
         use_t : bool, optional
             Keep the fit's choice by default.
+        cov_kwds : dict, optional
+            For ``"conley"``: ``coords`` (an (n, d) array aligned with the input rows), ``cutoff``, ``kernel``,
+            ``distance``; for ``"network"``: ``W``. Without them, the fit's interference coordinates or matrix.
 
         Returns
         -------
@@ -274,8 +278,9 @@ class PLCEResults:
         from .plan import resolve_inference
 
         design = self._design if cluster is None else _with_clusters(self._design, cluster)
-        opts = self.options.replace(cov_type=cov_type, use_t=self.use_t if use_t is None else use_t)
-        inference = resolve_inference(opts, design, self._fit.kept)
+        opts = self.options.replace(cov_type=cov_type, use_t=self.use_t if use_t is None else use_t,
+                                    cov_kwds=cov_kwds if cov_kwds is not None else self.options.cov_kwds)
+        inference = resolve_inference(opts, design, self._fit.kept, interference=self.plan.interference)
         finals = final_stage(design, opts, self.plan, self._fit.nuisances, self._fit.weights, inference,
                              kept=self._fit.kept, effects=self._fit.effects)
         plan = dataclasses.replace(self.plan, inference=inference)
@@ -447,6 +452,27 @@ class PLCEResults:
         and ``dropped`` (row not used in the fit).
         """
         return self.positivity_diagnostic().frame(self._design, self._fit.kept)
+
+    @cached_property
+    def moran(self):
+        """Moran's I of the final-stage residuals (first repetition) over the fit's proximity -- the interference
+        coordinates (8 nearest neighbours), weight matrix, or Conley coordinates -- as ``(I, z, p)``; ``None``
+        without one (see :mod:`plce.spatial`)."""
+        from .spatial import knn_weights, moran_i
+
+        spec, inf = self.plan.interference, self.plan.inference
+        if spec is not None and spec.kind == "coordinates":
+            W = knn_weights(spec.proximity)
+        elif spec is not None and spec.kind == "matrix":
+            W = spec.proximity
+        elif inf.kernel is not None:
+            W = inf.kernel
+        else:
+            return None
+        kept = self._fit.kept
+        if kept is not None:
+            W = W[kept][:, kept]
+        return moran_i(self._fit.finals[0].resid, W)
 
     @property
     def overlap_diagnostics(self):

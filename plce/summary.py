@@ -36,7 +36,8 @@ def cov_note(res) -> str:
             f"Standard errors are {kind}cluster-robust by {parts}, with the G/(G-1)(n-1)/(n-p) "
             "small-sample factor."
         )
-    return f"Standard errors are {COV_DESCRIPTIONS[inf.cov_type]}."
+    label = f", {inf.kernel_label}" if inf.kernel_label else ""
+    return f"Standard errors are {COV_DESCRIPTIONS[inf.cov_type]}{label}."
 
 
 def estimand_note(res) -> str:
@@ -127,6 +128,10 @@ def summary_notes(res) -> list[str]:
                    "fixest).")
     if p.inference.note:
         out.append(p.inference.note)
+    if res.moran is not None and res.moran[2] < 0.05 and p.inference.cov_type not in ("conley", "network", "cluster"):
+        out.append(f"The final-stage residuals are spatially correlated (Moran's I {res.moran[0]:.3f}, p = "
+                   f"{res.moran[2]:.2g}) and these standard errors do not allow for it: use cov_type='conley' with "
+                   "cov_kwds={'coords': [...], 'cutoff': ...} (or 'network' for a weight matrix).")
     out.append(f"Seed {res.random_state}: pass random_state={res.random_state} to reproduce this fit exactly.")
     out.append(
         "Positivity: per-unit excess kurtosis of the treatment residuals across repetitions, against a "
@@ -200,6 +205,9 @@ def diagnostic_lines(res) -> list[tuple[str, str]]:
     if rv is not None:
         for (factor, model), v in rv.items():
             rows.append((f"RE var {factor[:10]} ({model.split(':')[-1][:10]}):", f"{v:.4g}"))
+    if res.moran is not None:
+        I_stat, _, pval = res.moran
+        rows.append(("Moran's I (residuals):", f"{I_stat:.3f} (p = {pval:.3g})"))
     names = list(res.params.index)
     for name in names:
         t = float(res.params[name] / res.bse_classical[name])

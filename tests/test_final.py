@@ -107,7 +107,7 @@ def test_hl_mean_by_enumeration():
 def test_cov_type_aliases_and_errors():
     assert normalize_cov_type("robust", has_clusters=False) == "HC1"
     assert normalize_cov_type("hc3", has_clusters=False) == "HC3"
-    with pytest.raises(PLCEError, match="Valid choices: HC0, HC1, HC2, HC3, cluster, nonrobust"):
+    with pytest.raises(PLCEError, match="Valid choices: HC0, HC1, HC2, HC3, cluster, conley, network, nonrobust"):
         normalize_cov_type("HC9", has_clusters=False)
     with pytest.raises(PLCEError, match="needs cluster="):
         normalize_cov_type("cluster", has_clusters=False)
