@@ -149,9 +149,10 @@ def _kernel(cov: str, options: FitOptions, design: Design, data, interference) -
 
 
 def resolve_inference(options: FitOptions, design: Design, rows: np.ndarray | None = None, *, data=None,
-                      interference=None) -> Inference:
+                      interference=None, weighted: bool = False) -> Inference:
     """Covariance type and clusters: cluster-robust when clusters are given, else by the first fixed effect or
-    random-intercept factor when the formula has one (fixest's default), HC1 otherwise.
+    random-intercept factor when the formula has one (fixest's default), otherwise HC1 -- or HC2 when the final stage
+    is weighted (``weighted``), whose large weights give some units high leverage that HC1 ignores.
 
     ``rows`` are the design rows of the final stage (singletons and trimmed units left out): clusters are counted
     there. With fewer than two clusters left there the standard errors fall back to HC1, with a warning and a note.
@@ -164,7 +165,8 @@ def resolve_inference(options: FitOptions, design: Design, rows: np.ndarray | No
         clusters, names = factors[first][:, None], (first,)
         source = "fixed effect" if first in design.fixed_effects else "random effect"
     has = clusters is not None
-    cov = normalize_cov_type(given if given is not None else ("cluster" if has else "HC1"), has_clusters=has)
+    default = "cluster" if has else ("HC2" if weighted else "HC1")
+    cov = normalize_cov_type(given if given is not None else default, has_clusters=has)
     if has and design.clusters is not None and cov != "cluster":
         raise PLCEError(f"cluster={list(design.cluster_names)} was given with cov_type={given!r}, which ignores "
                         "clusters; drop cov_type (clustered standard errors are then the default) or drop cluster= "
@@ -378,9 +380,10 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
     if spec is None and options.interference is not False and options.interference is not None:
         spec = interference_spec(options.interference, data=data, row_mask=d.row_mask, n=d.nobs,
                                  top_k=options.interference_top_k)
-    inference = resolve_inference(options, d, rows, data=data, interference=spec)
-
     estimand = _estimand(options, d)
+    inference = resolve_inference(options, d, rows, data=data, interference=spec,
+                                  weighted=estimand != "variance_weighted")
+
     weighted = estimand != "variance_weighted"
     known_m, known_s2 = _experiment(options, d, data)
     experiment = known_m is not None

@@ -280,7 +280,8 @@ class PLCEResults:
         design = self._design if cluster is None else _with_clusters(self._design, cluster)
         opts = self.options.replace(cov_type=cov_type, use_t=self.use_t if use_t is None else use_t,
                                     cov_kwds=cov_kwds if cov_kwds is not None else self.options.cov_kwds)
-        inference = resolve_inference(opts, design, self._fit.kept, interference=self.plan.interference)
+        inference = resolve_inference(opts, design, self._fit.kept, interference=self.plan.interference,
+                                      weighted=self.plan.weighting is not None)
         finals = final_stage(design, opts, self.plan, self._fit.nuisances, self._fit.weights, inference,
                              kept=self._fit.kept, effects=self._fit.effects)
         plan = dataclasses.replace(self.plan, inference=inference)

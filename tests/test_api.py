@@ -141,7 +141,7 @@ def test_results_api_shapes_and_consistency(small_df):
     for fmt in (s.as_text(), s.as_latex(), s.as_html()):
         assert "PLCE" in fmt
     text = s.as_text()
-    assert "HC1" in text and "Seed 1" in text and "5 x 3" in text
+    assert "HC2" in text and res.cov_type == "HC2" and "Seed 1" in text and "5 x 3" in text
     assert repr(res) == text
 
 
