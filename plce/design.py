@@ -571,6 +571,8 @@ def from_arrays(y, t, X, *, groups=None, clusters=None, missing: MissingPolicy =
             raise PLCEError(f"{name} must be {' or '.join(f'{d}-d' for d in dims)} (one row per unit); got "
                             f"{'a scalar' if nd == 0 else f'{nd}-d input'}.")
     n = len(y)
+    if n == 0:
+        raise PLCEError("The data have no rows.")
     lengths = {"y": n, "t": len(t), "X": len(X)}
     for k, v in (("groups", groups), ("clusters", clusters)):
         if v is not None:

@@ -62,6 +62,9 @@ def reml_random_intercept(r: np.ndarray, codes: np.ndarray, F: np.ndarray | None
     n = len(r)
     F = np.ones((n, 1)) if F is None else np.asarray(F, dtype=float)
     p = F.shape[1]
+    if n - p < 2:  # too few rows to separate a group variance from the residual one: no random intercept
+        beta = np.linalg.lstsq(F, r, rcond=None)[0]
+        return max(float(np.var(r - F @ beta)), 1e-300), 0.0, beta
     G = int(codes.max()) + 1
     ng = np.bincount(codes, minlength=G).astype(float)
     sF = _group_sums(codes, G, F)  # (G, p)
