@@ -274,7 +274,7 @@ class PLCEResults:
         >>> res.cov_type, res.get_robustcov_results("HC3").cov_type
         ('cluster', 'HC3')
         """
-        from .estimate import Fit, final_stage
+        from .estimate import final_stage
         from .plan import resolve_inference
 
         design = self._design if cluster is None else _with_clusters(self._design, cluster)

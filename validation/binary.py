@@ -16,7 +16,6 @@ import sys
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -67,9 +66,7 @@ def main(argv=None):
     done = common.resume(args.out, ["seed", "effect", "overlap"])
     jobs = [(s, e, o) for o in ("good", "poor") for e in args.effects for s in range(args.seed0, args.seed0 + args.reps)
             if (str(s), e, o) not in done]
-    for i in range(0, len(jobs), 16):
-        out = Parallel(n_jobs=args.jobs)(delayed(one)(*j, sha) for j in jobs[i:i + 16])
-        common.append(args.out, [r for rows in out for r in rows])
+    common.run_jobs(one, jobs, args.out, args.jobs, sha)
     tab = common.summarize(pd.read_csv(args.out), ["overlap", "effect", "estimand", "method"])
     print(tab.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return tab

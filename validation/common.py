@@ -38,6 +38,16 @@ def append(path: str, rows: list[dict]) -> None:
     frame.to_csv(path, mode="a", header=not os.path.exists(path), index=False)
 
 
+def run_jobs(fn, jobs: list[tuple], out: str, n_jobs: int, sha: str, batch: int = 16) -> None:
+    """Run ``fn(*job, sha)`` for every job in parallel batches, appending each batch's rows to ``out`` (each call
+    returns a dict or a list of dicts), so that an interrupted study resumes where it stopped."""
+    from joblib import Parallel, delayed
+
+    for i in range(0, len(jobs), batch):
+        res = Parallel(n_jobs=n_jobs)(delayed(fn)(*j, sha) for j in jobs[i:i + batch])
+        append(out, [r for item in res for r in (item if isinstance(item, list) else [item])])
+
+
 def summarize(frame: pd.DataFrame, by: list[str], est: str = "estimate", se: str = "se",
               truth: str = "truth") -> pd.DataFrame:
     """Bias (with its MC s.e.), RMSE, 95% coverage and mean SE / SD per group."""

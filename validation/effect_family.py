@@ -14,9 +14,7 @@ import os
 import sys
 import time
 
-import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -65,10 +63,7 @@ def main(argv=None):
         jobs = [(s, e, v, t, n, m) for n in args.n for m in args.effect_models for e in args.effects
                 for v in args.variances for t in args.treatments for s in range(args.seed0, args.seed0 + args.reps)
                 if (e, v, t, str(n), m, str(s)) not in done]
-        batch = max(2 * args.jobs, 8)
-        for i in range(0, len(jobs), batch):
-            out = Parallel(n_jobs=args.jobs)(delayed(one)(*j, sha) for j in jobs[i:i + batch])
-            common.append(args.out, [r for rows in out for r in rows])
+        common.run_jobs(one, jobs, args.out, args.jobs, sha)
     frame = pd.read_csv(args.out)
     tab = common.summarize(frame, ["n", "effect_model", "treatment", "variance", "effect", "estimand"])
     with pd.option_context("display.width", 200, "display.max_rows", 500):

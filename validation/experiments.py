@@ -15,7 +15,6 @@ import sys
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -64,9 +63,7 @@ def main(argv=None):
     done = common.resume(args.out, ["seed", "n", "prognosis", "treatment"])
     jobs = [(s, n, p, t) for n in args.n for t in ("binary", "continuous") for p in ("none", "linear", "nonlinear")
             for s in range(args.seed0, args.seed0 + args.reps) if (str(s), str(n), p, t) not in done]
-    for i in range(0, len(jobs), 16):
-        out = Parallel(n_jobs=args.jobs)(delayed(one)(*j, sha) for j in jobs[i:i + 16])
-        common.append(args.out, [r for rows in out for r in rows])
+    common.run_jobs(one, jobs, args.out, args.jobs, sha)
     frame = pd.read_csv(args.out)
     tab = common.summarize(frame, ["treatment", "n", "prognosis", "method"])
     lin_se = tab[tab.method == "Lin OLS"].set_index(["treatment", "n", "prognosis"])["mean_se"]

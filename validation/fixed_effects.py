@@ -14,7 +14,6 @@ import os
 import sys
 
 import pandas as pd
-from joblib import Parallel, delayed
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -57,8 +56,7 @@ def main(argv=None):
     done = common.resume(args.out, ["seed", "balanced", "variant"])
     jobs = [(s, b, v) for v in args.variants for b in (True, False) for s in range(args.seed0, args.seed0 + args.reps)
             if (str(s), str(b), v) not in done]
-    for i in range(0, len(jobs), 16):
-        common.append(args.out, Parallel(n_jobs=args.jobs)(delayed(one)(*j, sha) for j in jobs[i:i + 16]))
+    common.run_jobs(one, jobs, args.out, args.jobs, sha)
     tab = common.summarize(pd.read_csv(args.out), ["variant", "balanced"])
     print(tab.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return tab

@@ -83,8 +83,6 @@ def sensitivity_for(res, treatment=None, *, q=1.0, alpha=0.05, reduce=True, benc
     if r2dz_x is not None or r2yz_dx is not None:
         if r2dz_x is None or r2yz_dx is None:
             raise PLCEError("Give both r2dz_x and r2yz_dx for manual bounds.")
-        from . import sensitivity as s
-
         r2d = np.atleast_1d(np.asarray(r2dz_x, dtype=float))
         r2y = np.atleast_1d(np.asarray(r2yz_dx, dtype=float))
         r2d, r2y = np.broadcast_arrays(r2d, r2y)
