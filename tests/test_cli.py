@@ -1,5 +1,4 @@
 """The command line gives the library's numbers for the same formula, options and seed."""
-import numpy as np
 import pytest
 
 import plce

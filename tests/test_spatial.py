@@ -1,6 +1,5 @@
 """Conley spatial-HAC and network-HAC standard errors against a brute-force O(n^2) sum; Moran's I."""
 import numpy as np
-import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 from scipy import sparse
