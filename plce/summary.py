@@ -103,8 +103,7 @@ def summary_notes(res) -> list[str]:
     if d.fixed_effects:
         levels = ", ".join(f"{k} ({int(c.max()) + 1} levels)" for k, c in d.fixed_effects.items())
         out.append(f"Fixed effects {levels} absorbed in the final stage (alternating projections as reghdfe and "
-                   "fixest); in the outcome and treatment models they enter as random intercepts (BLUPs), which the "
-                   "final stage then absorbs exactly.")
+                   "fixest); the outcome and treatment models learn from the controls only.")
     if d.weights is not None:
         out.append(f"Sampling weights '{d.weights_name}' (normalised to mean 1): the learners get them as "
                    "sample_weight, the final stage multiplies them into its weights, and theta is the effect in the "
