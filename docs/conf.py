@@ -27,6 +27,5 @@ intersphinx_mapping = {}
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 html_theme = "furo"
 html_title = f"plce {release}"
-html_static_path = ["_static"]
 suppress_warnings = ["autosummary.import_cycle"]
 nitpicky = False
