@@ -4,6 +4,7 @@
 >>> res = plce.ols_ml("y ~ t | x1 + x2", data=df)  # doctest: +SKIP
 """
 from . import datasets
+from .curve import partial_effects
 from .model import PLCE, ols_ml
 from .options import FitOptions
 from .errors import FormulaError, MissingValueWarning, PLCEError, PLCEWarning
@@ -17,6 +18,7 @@ __all__ = [
     "PLCEResults",
     "FitOptions",
     "etable",
+    "partial_effects",
     "ols_ml",
     "datasets",
     "PLCEError",

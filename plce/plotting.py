@@ -5,7 +5,7 @@ import numpy as np
 
 from .errors import PLCEError
 
-__all__ = ["sensitivity_contour", "positivity_plot", "overlap_plot"]
+__all__ = ["sensitivity_contour", "positivity_plot", "overlap_plot", "curve_plot"]
 
 
 def _axes(ax):
@@ -121,5 +121,32 @@ def overlap_plot(score, t, *, weights=None, binary: bool = True, ax=None, thresh
         ax.set_ylabel("Units (log scale)")
         ax.set_title("Distribution of the treatment-variance weights")
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def curve_plot(x, tau, lower, upper, *, xlabel: str = "t", segments: bool = False, ax=None):
+    """Partial effects tau_hat against ``x`` with their intervals: a band over x (binned means), or every unit's
+    segment (dark where it excludes 0), with a reference line at 0."""
+    fig, ax = _axes(ax)
+    order = np.argsort(x)
+    xs, ts, lo, hi = x[order], tau[order], lower[order], upper[order]
+    if segments:
+        excl = (lo > 0) | (hi < 0)
+        ax.vlines(xs[~excl], lo[~excl], hi[~excl], color="0.75", lw=0.6, label="interval contains 0")
+        ax.vlines(xs[excl], lo[excl], hi[excl], color="0.1", lw=0.6, label="interval excludes 0")
+        ax.plot(xs, ts, ".", color="tab:red", ms=2, label="tau_hat")
+    else:
+        bins = np.array_split(np.arange(len(xs)), min(40, max(5, len(xs) // 25)))
+        bx = [xs[b].mean() for b in bins]
+        ax.fill_between(bx, [lo[b].mean() for b in bins], [hi[b].mean() for b in bins], color="tab:blue", alpha=0.25,
+                        label="mean interval (average coverage)")
+        ax.plot(bx, [ts[b].mean() for b in bins], color="tab:blue", lw=1.5, label="tau_hat (binned mean)")
+        ax.plot(xs, ts, ".", color="0.5", ms=1.5)
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Partial effect d theta / d t")
+    ax.set_title("Partial-effect curve (Ratkovic & Tingley 2023)", fontsize=10)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
