@@ -1,23 +1,24 @@
 """The partial-effect curve (Ratkovic & Tingley 2023): theta(t, x) and its slope tau = d theta / d t for every unit.
 
-Model: y = theta(t, x) + f(x) + e. With the cross-fitted nuisances of a plce fit, y~ = y - l_hat(x) and
-t~ = t - m_hat(x), the part of y~ that moves with the treatment is approximated in a basis
+Model: y = theta(t, x) + f(x) + e. A default :func:`plce.ols_ml` fit supplies the cross-fitted l_hat(x), m_hat(x),
+the weights 1/s_hat^2(x), the folds and the absorbed groups. For repetition r and fold k a weighted ridge regression
+on the other folds' units fits y on
 
-    B(t~, x) = [N(t~) (x) (1, z_1, ..., z_p), z_1, ..., z_p]
+    [t, t q, N(t~) (x) (1, z), z, q, m_hat, m_hat q, l_hat],    t~ = t - m_hat,
 
-N a natural cubic spline of t~ (``knots`` interior knots at its quantiles, plus the linear term), z the standardised
-numeric controls; the z-only columns absorb E[theta(t, x) | x]. For repetition r and fold k the coefficients are
-fitted by ridge least squares on the other folds' units (their out-of-fold residuals) and predict fold k; theta_hat
-= B beta, tau_hat = dB/dt~ beta (t~ moves one for one with t given x). Per-unit standard errors are the HC0
-sandwich of beta (averaged over repetitions, with the spread of tau_hat between repetitions added).
+q the final stage's control terms, z the standardised numeric controls, N a natural cubic spline of t~ without its
+linear column (``knots`` interior knots at its quantiles). The part linear in t is the feasible final stage of
+ols_ml (m_hat and m_hat q free), so the slopes average to ols_ml's estimate; the spline lets the slope move along t.
+tau_hat = d(basis)/dt beta at the held-out units; its SE is the (cluster-)sandwich of beta, with the spread of
+tau_hat between repetitions added.
 
 Average coverage -- the share of units whose interval contains their tau -- is calibrated by a wild bootstrap around
 an undersmoothed pilot: a fit with twice the knots gives pilot curves and residuals; the estimator is refitted on
-pilot + residual x Rademacher draws, and the critical value c is the (1 - alpha) quantile of
-|tau_hat* - tau_pilot| / se* pooled over units and draws. The smoothing bias of the estimator relative to the
-rougher pilot is thus in c, which a normal critical value ignores (``naive_conf_int`` gives that one, for
-comparison). This replaces the conformal critical value of the authors' MDEI code (Ratkovic & Tingley 2023),
-whose tau interval adds an ad hoc 1 to a critical value calibrated on theta; docs/curve.rst has the measurements.
+pilot + residual x Rademacher draws (per cluster with clusters), and the critical value c is the (1 - alpha)
+quantile of |tau_hat* - tau_pilot| / se* pooled over units and draws. The smoothing bias of the estimator relative
+to the rougher pilot is thus in c, which a normal critical value ignores (``naive_conf_int`` gives that one, for
+comparison). This replaces the conformal critical value of the authors' MDEI code, whose tau interval adds an ad
+hoc 1 to a critical value calibrated on theta; docs/curve.rst has the measurements.
 """
 from __future__ import annotations
 
