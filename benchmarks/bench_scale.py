@@ -1,7 +1,9 @@
 """Scale: wall time and peak memory of plce (default and at DoubleML's work) and DoubleML's PLR, by n.
 
 Every configuration runs in a fresh subprocess, so its peak resident memory (``resource.getrusage``) is its own.
-Cases: 20 controls at n = 10^4, 10^5, 10^6; ``(1|g)`` with 10^4 groups; ``interference=["lat", "lon"]``.
+Cases: 20 controls at n = 10^4, 10^5, 10^6; ``(1|g)`` with 10^4 groups; ``interference=["lat", "lon"]``; two-way
+fixed effects (1,000 units x 20 periods, ``y ~ t | controls | unit + year``) against pyfixest's ``feols`` with the same
+fixed effects and the controls linearly (``feols`` fits no learner: the ratio is the price of the learned controls).
 Results (with the machine's core count and the commit) are appended to ``benchmarks/results/scale.csv``.
 
     python benchmarks/bench_scale.py --cases plain:10000 plain:100000 doubleml:100000 re:100000
@@ -19,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "results", "scale.csv")
 
 
-def make(n: int, p: int = 20, seed: int = 0):
+def make(n: int, p: int = 20, seed: int = 0, fe: bool = False):
     import numpy as np
     import pandas as pd
 
@@ -32,6 +34,12 @@ def make(n: int, p: int = 20, seed: int = 0):
     df = pd.DataFrame(X, columns=[f"x{j + 1}" for j in range(p)])
     df["y"], df["t"], df["g"] = y, t, g
     df["lat"], df["lon"] = rng.uniform(size=n), rng.uniform(size=n)
+    if fe:  # confounded by unit and period effects instead of the group effect
+        unit, year = rng.integers(0, 1000, n), rng.integers(0, 20, n)
+        ua, yb = rng.normal(size=1000), rng.normal(size=20)
+        df["t"] = t - 0.5 * a + ua[unit] + yb[year]
+        df["y"] = df["t"] + X[:, 0] ** 2 + X[:, 2] * X[:, 3] + 2 * ua[unit] + 2 * yb[year] + rng.normal(size=n)
+        df["unit"], df["year"] = unit, year
     return df
 
 
@@ -41,10 +49,15 @@ def child(case: str, n: int) -> dict:
     import warnings
 
     warnings.simplefilter("ignore")
-    df = make(n)
+    df = make(n, fe=case in ("fe", "feols"))
     controls = " + ".join(f"x{j + 1}" for j in range(20))
     t0 = time.perf_counter()
-    if case == "doubleml":
+    if case == "feols":
+        import pyfixest as pf
+
+        fit = pf.feols(f"y ~ t + {controls} | unit + year", data=df, vcov={"CRV1": "unit"})
+        est = float(fit.coef()["t"])
+    elif case == "doubleml":
         import doubleml as dml
 
         from plce.learners import default_learner
@@ -58,8 +71,9 @@ def child(case: str, n: int) -> dict:
         import plce
 
         kw = {"plain": {}, "equal": {"estimand": "variance_weighted", "final_controls": "none"},
-              "re": {}, "interference": {"interference": ["lat", "lon"]}}[case]
-        formula = f"y ~ t | {controls}" + (" + (1|g)" if case == "re" else "")
+              "re": {}, "interference": {"interference": ["lat", "lon"]}, "fe": {}}[case]
+        formula = f"y ~ t | {controls}" + (" + (1|g)" if case == "re" else "") + (" | unit + year" if case == "fe"
+                                                                                    else "")
         res = plce.ols_ml(formula, data=df, random_state=1, n_jobs=-1, progress=False, **kw)
         est = float(res.params["t"])
     secs = time.perf_counter() - t0
@@ -72,7 +86,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", nargs="+", default=["plain:10000", "equal:10000", "doubleml:10000", "plain:100000",
                                                    "equal:100000", "doubleml:100000", "re:100000",
-                                                   "interference:100000"])
+                                                   "interference:100000", "fe:100000", "feols:100000"])
     ap.add_argument("--child", nargs=2)
     args = ap.parse_args()
     if args.child:
