@@ -328,7 +328,8 @@ def bounds_table(estimate, se, dof, bounds: pd.DataFrame, *, alpha: float = 0.05
     crit = stats.t.ppf(1 - a / 2, float(dof)) if critical is None else abs(float(critical))
     b["adjusted_estimate"] = est
     b["adjusted_se"] = s
-    b["adjusted_t"] = est / s
+    with np.errstate(divide="ignore", invalid="ignore"):  # a bound at R2_yz.dx = 1 has SE 0: |t| is infinite
+        b["adjusted_t"] = est / s
     b["adjusted_lower_CI"] = est - crit * s
     b["adjusted_upper_CI"] = est + crit * s
     return b
