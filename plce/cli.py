@@ -147,6 +147,8 @@ def _replicate(args) -> int:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, list[str]]:
+    from .replications.simulations import METHODS as SIM_METHODS
+
     parser = argparse.ArgumentParser(prog="plce", description="Partially linear causal-effect regression.")
     sub = parser.add_subparsers(dest="command", required=True)
     f = sub.add_parser("fit", help="fit one or more formulas on a data file and print the summary (or a table)")
@@ -168,7 +170,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, list[str]]:
     r.add_argument("--quiet", action="store_true")
     r.add_argument("--reps", type=int, default=100, help="simulations: replications per design")
     r.add_argument("--sizes", type=int, nargs="+", default=[1000], help="simulations: sample sizes (250-5000)")
-    r.add_argument("--methods", nargs="+", default=["plce", "OLS", "DML", "GRF", "KRLS"], help="simulations: methods")
+    r.add_argument("--methods", nargs="+", default=list(SIM_METHODS), help="simulations: methods")
     r.add_argument("--data", help="enos: path to data.turnout.csv")
     r.add_argument("--no-interference", action="store_true", help="enos: do not adjust for learned interference")
     return parser, names

@@ -16,6 +16,11 @@ def test_smoke_run_resume_and_outputs(tmp_path):
     more = simulations.run(settings=("baseline",), reps=3, n=200, methods=("plce", "OLS"), out=out, n_jobs=1,
                            progress=False)
     assert len(more) == len(res) + 2
+    # a method added later is fitted alone on the replications already there
+    added = simulations.run(settings=("baseline",), reps=3, n=200, methods=("plce", "OLS", "KRLS", "CBPS"), out=out,
+                            n_jobs=1, progress=False)
+    assert len(added) == len(more) + 6 and added["estimate"].notna().all()
+    assert (added.groupby(["setting", "rep", "method"]).size() == 1).all()
     tab = simulations.summarize(more)
     assert set(tab.columns) >= {"bias", "rmse", "coverage", "se_over_sd", "seconds"}
     assert tab.set_index(["setting", "method"]).loc[("baseline", "plce"), "reps"] == 3
