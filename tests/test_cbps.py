@@ -49,3 +49,15 @@ def test_confounding_is_removed_where_plain_regression_is_biased():
     naive = sm.OLS(y, sm.add_constant(t)).fit().params[1]
     assert abs(naive - 2.0) > 0.2  # y also depends on x1, which drives t
     assert abs(fit.effect - 2.0) < 4 * fit.se
+
+
+def test_jacobian_is_the_derivative_of_the_moments():
+    from plce.peers.cbps import _jacobian
+
+    y, t, X = _draw(300, 4)
+    ts, Xs = _standardise(t, X)
+    p = np.append(np.linspace(0.1, -0.2, Xs.shape[1]), np.log(0.7))
+    h = 1e-6
+    num = np.column_stack([(_moments(p + h * e, ts, Xs) - _moments(p - h * e, ts, Xs)) / (2 * h)
+                           for e in np.eye(len(p))])
+    assert_allclose(_jacobian(p, ts, Xs), num, rtol=1e-5, atol=1e-8)

@@ -71,6 +71,21 @@ def _moments(params: np.ndarray, ts: np.ndarray, Xs: np.ndarray) -> np.ndarray:
     return np.append(bal, var)
 
 
+def _jacobian(params: np.ndarray, ts: np.ndarray, Xs: np.ndarray) -> np.ndarray:
+    """Derivatives of :func:`_moments` in (beta, log sigma^2)."""
+    w = _weights(params, ts, Xs)
+    beta, s2 = params[:-1], np.exp(params[-1])
+    r = ts - Xs @ beta
+    n = len(ts)
+    wt = w * ts
+    d_bal_beta = (Xs * (wt * (-r / s2))[:, None]).T @ Xs / n
+    d_bal_s = Xs.T @ (wt * (0.5 - 0.5 * r**2 / s2)) / n
+    d_var_beta = -2.0 * (r / s2) @ Xs / n
+    d_var_s = -np.mean(r**2 / s2)
+    top = np.column_stack([d_bal_beta, d_bal_s])
+    return np.vstack([top, np.append(d_var_beta, d_var_s)])
+
+
 def cbps_continuous(y: np.ndarray, t: np.ndarray, X: np.ndarray) -> CBPSFit:
     """Fit the just-identified CBGPS and the weighted slope of ``y`` on ``t``.
 
@@ -91,7 +106,8 @@ def cbps_continuous(y: np.ndarray, t: np.ndarray, X: np.ndarray) -> CBPSFit:
     beta0, *_ = np.linalg.lstsq(Xs, ts, rcond=None)
     s20 = float(np.mean((ts - Xs @ beta0) ** 2))
     start = np.append(beta0, np.log(s20))
-    sol = optimize.least_squares(_moments, start, args=(ts, Xs), method="lm", xtol=1e-12, ftol=1e-12, gtol=1e-12)
+    sol = optimize.least_squares(_moments, start, jac=_jacobian, args=(ts, Xs), method="lm", xtol=1e-12, ftol=1e-12, gtol=1e-12,
+                                 max_nfev=1000)
     converged = bool(np.max(np.abs(sol.fun)) < 1e-6)
     w = _weights(sol.x, ts, Xs)
     w = w / w.mean()
