@@ -92,7 +92,7 @@ def _ridge(B, y, lam, w):
 
 
 def _absorbed(B, y, w, absorb, rows):
-    """``B`` and ``y`` on ``rows`` with the absorbed factors' (weighted) group means removed, as the final stage does."""
+    """``B`` and ``y`` on ``rows`` less the absorbed factors' (weighted) group means, as in the final stage."""
     if not absorb:
         return B[rows], y[rows]
     M, _ = absorb_fixed_effects(np.column_stack([B[rows], y[rows]]), [a[rows] for a in absorb], w[rows])
@@ -181,7 +181,7 @@ class PartialEffects:
         lines = [f"Partial effects of '{self.treatment}' (Ratkovic & Tingley 2023), {len(self.t)} units, "
                  f"{self.n_rep} repetitions",
                  f"  average partial effect: {ape:.4f} (SE {se:.4f})",
-                 f"  tau_hat quartiles: " + ", ".join(f"{q:.3f}" for q in np.quantile(self.tau.dropna(),
+                 "  tau_hat quartiles: " + ", ".join(f"{q:.3f}" for q in np.quantile(self.tau.dropna(),
                                                                                       [0.25, 0.5, 0.75]))]
         for a, c in sorted(self.critical.items()):
             lines.append(f"  {100 * (1 - a):.0f}% intervals: critical value {c:.2f} (normal "

@@ -1,4 +1,4 @@
-"""CBGPS for a continuous treatment (Fong, Hazlett & Imai 2018): its defining balance property and the weighted slope."""
+"""CBGPS for a continuous treatment (Fong, Hazlett & Imai 2018): its balance property and the weighted slope."""
 import numpy as np
 import statsmodels.api as sm
 from numpy.testing import assert_allclose

@@ -1,6 +1,5 @@
 """The partial-effect curve: spline basis, the sandwich against statsmodels, the API, alignment and plots."""
 import numpy as np
-import pandas as pd
 import pytest
 import statsmodels.api as sm
 from numpy.testing import assert_allclose

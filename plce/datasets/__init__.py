@@ -7,4 +7,7 @@ from .panel import make_panel
 from .simulate import SETTINGS, make_simdata, make_spatial
 from .spatial_family import make_spatial_family
 
-__all__ = ["SETTINGS", "make_simdata", "make_spatial", "make_family", "make_panel", "make_experiment", "make_curve", "CURVE_SHAPES", "make_spatial_family", "load_mattes_weeks", "load_darfur", "MATTES_WEEKS_COVARIATES"]
+__all__ = [
+    "SETTINGS", "make_simdata", "make_spatial", "make_family", "make_panel", "make_experiment", "make_curve",
+    "CURVE_SHAPES", "make_spatial_family", "load_mattes_weeks", "load_darfur", "MATTES_WEEKS_COVARIATES",
+]

@@ -12,13 +12,13 @@ and (beta, log sigma^2) solve the k + 2 moment conditions
     (1/n) sum_i w_i T*_i X*_i = 0      (the weighted covariance of T* with every covariate, and its weighted mean, 0)
     (1/n) sum_i [(T*_i - X*_i beta)^2 / sigma^2 - 1] = 0,
 
-from the normal-model MLE as the starting point. Where a root exists, T* is exactly uncorrelated with every covariate
-in the weighted sample (the property the tests check, on a sample large enough for one to exist). In small samples
-with a strongly predicted treatment the stabilised weights are heavy-tailed and the system may have no root (seen at
-n = 1000 with R^2(t | x) = 0.55; a root at n = 100,000); then, as the R package's GMM does, the sum of squared
-moments is minimised and ``imbalance`` says how far from exact balance the weights are. The effect is the slope of the weighted least-squares
-regression of y on (1, t) with the weights, with the HC1 SE of that regression (weights taken as given, as an
-applied user of the R package's weights with ``lm`` would report it).
+from the normal-model MLE as the starting point. Where a root exists, T* is exactly uncorrelated with every
+covariate in the weighted sample (the property the tests check, on a sample large enough for one to exist). In small
+samples with a strongly predicted treatment the stabilised weights are heavy-tailed and the system may have no root
+(seen at n = 1000 with R^2(t | x) = 0.55; a root at n = 100,000); then, as the R package's GMM does, the sum of
+squared moments is minimised and ``imbalance`` says how far from exact balance the weights are. The effect is the
+slope of the weighted least-squares regression of y on (1, t) with the weights, with the HC1 SE of that regression
+(weights taken as given, as an applied user of the R package's weights with ``lm`` would report it).
 """
 from __future__ import annotations
 
@@ -106,8 +106,8 @@ def cbps_continuous(y: np.ndarray, t: np.ndarray, X: np.ndarray) -> CBPSFit:
     beta0, *_ = np.linalg.lstsq(Xs, ts, rcond=None)
     s20 = float(np.mean((ts - Xs @ beta0) ** 2))
     start = np.append(beta0, np.log(s20))
-    sol = optimize.least_squares(_moments, start, jac=_jacobian, args=(ts, Xs), method="lm", xtol=1e-12, ftol=1e-12, gtol=1e-12,
-                                 max_nfev=1000)
+    sol = optimize.least_squares(_moments, start, jac=_jacobian, args=(ts, Xs), method="lm", xtol=1e-12,
+                                 ftol=1e-12, gtol=1e-12, max_nfev=1000)
     converged = bool(np.max(np.abs(sol.fun)) < 1e-6)
     w = _weights(sol.x, ts, Xs)
     w = w / w.mean()
