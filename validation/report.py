@@ -19,6 +19,7 @@ STUDIES = [
     ("experiments.csv", "Randomized experiments against Lin's (2013) OLS (issue 24)",
      ["treatment", "n", "prognosis", "method"]),
     ("fixed_effects.csv", "Two-way fixed effects on a confounded panel (issue 18)", ["variant", "balanced"]),
+    ("weights.csv", "Sampling weights: the weighted-population average effect (issue 18)", ["method"]),
     ("spatial.csv", "Spatial and network interference (issue 17)", ["design", "method"]),
     ("effect_family.csv", "Average effects over the effect-shape family (issue 16)",
      ["n", "effect_model", "treatment", "variance", "effect", "estimand"]),
