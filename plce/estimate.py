@@ -112,7 +112,11 @@ def final_stage(design: Design, options: FitOptions, plan: FitPlan, nuisances: N
 def estimate(design: Design, options: FitOptions, plan: FitPlan, *, progress: bool = False) -> Fit:
     """Cross-fit the nuisances (or take the external predictions), weight, and run the final stages."""
     if options.external_predictions is not None:
-        nuis = external_nuisances(design, plan.crossfit, options.external_predictions)
+        preds = dict(options.external_predictions)
+        if plan.known_m is not None:  # a randomized treatment: its known mean and variance, as in a learned fit
+            preds["m"] = np.broadcast_to(plan.known_m, (plan.n_rep, *plan.known_m.shape)).copy()
+            preds["s2"] = np.tile(plan.known_s2, (plan.n_rep, 1))
+        nuis = external_nuisances(design, plan.crossfit, preds)
     else:
         variance = None
         if plan.learner_v is not None:

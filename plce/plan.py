@@ -403,7 +403,10 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
         given = options.variance_learner if options.variance_learner is not None else options.learner
         learner_v = check_learner(given, "variance_learner")
 
-    terms, form = final_terms(d, options.final_controls)
+    # in an experiment the final-stage terms only buy precision: Lin's (2013) linear covariates, with the outcome
+    # model's prediction (the learned effect column below) carrying what is nonlinear (docs/method.rst)
+    requested = "linear" if experiment and options.final_controls == "auto" else options.final_controls
+    terms, form = final_terms(d, requested)
     if options.effect_interactions is True and options.final == "feasible" and form == "none":
         raise PLCEError("effect_interactions=True interacts the treatment with the final stage's control terms, "
                         "but there are none (no controls, or linear_controls=False / final_controls='none' / too "
