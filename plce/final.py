@@ -113,7 +113,9 @@ def wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None):
     Zw = Z * sw[:, None]
     scale = np.linalg.norm(Zw, axis=0)  # equilibrate: the collinearity check must not depend on units
     scale = np.where(scale > 0, scale, 1.0)
-    q, rmat = np.linalg.qr(Zw / scale)
+    Zw /= scale  # in place: one n x p copy fewer at the fit's peak memory
+    q, rmat = np.linalg.qr(Zw)
+    del Zw
     d = np.abs(np.diag(rmat))
     if d.size == 0 or d.min() <= 1e-10 * max(d.max(), 1e-300):
         raise PLCEError(
@@ -246,7 +248,7 @@ def fit_final(
     centred at their a-weighted mean and the spread term is sum a_i^2 (theta(x_i) - theta)^2 / (sum a_i)^2.
     """
     k = T.shape[1]
-    inter = adjust = None
+    inter = adjust = new = None
     if modifiers is not None and modifiers.size:
         Q = modifiers.reshape(len(y), -1)
         Q = Q - (Q.mean(0) if center is None else center @ Q / center.sum())
@@ -260,6 +262,12 @@ def fit_final(
             inter = new = np.column_stack([(T[:, [j]] - M[:, [j]]) * Q for j in range(k)])
         extra = new if extra is None or not extra.size else np.column_stack([extra.reshape(len(y), -1), new])
     resp, Z, j0 = final_regressors(y, T, ell, m, form=form, extra=extra)
+    n_extra = 0 if extra is None or not extra.size else extra.reshape(len(y), -1).shape[1]
+    n_inter = 0 if inter is None else inter.shape[1]
+    n_adjust = 0 if adjust is None else adjust.shape[1]
+    if form != "residual":
+        inter = None  # the intermediates are in Z now: free them before the regression (peak memory)
+    del extra, adjust, new
     n_absorbed, k_cluster = 0, None
     if absorb is not None:
         if form != "feasible":
@@ -277,11 +285,11 @@ def fit_final(
     if form == "residual" and inter is not None:
         Z = np.column_stack([Z, inter])  # the residual form takes no other extra columns
     owner = np.full((Z.shape[1], 2), -1)
-    if inter is not None:
+    if n_inter:
         q = Q.shape[1]
-        owner[Z.shape[1] - inter.shape[1]:] = np.column_stack([np.repeat(np.arange(k), q), np.tile(np.arange(q), k)])
-        if adjust is not None:
-            owner[Z.shape[1] - inter.shape[1] - adjust.shape[1]:Z.shape[1] - inter.shape[1]] = -2
+        owner[Z.shape[1] - n_inter:] = np.column_stack([np.repeat(np.arange(k), q), np.tile(np.arange(q), k)])
+        if n_adjust:
+            owner[Z.shape[1] - n_inter - n_adjust:Z.shape[1] - n_inter] = -2
     if form == "feasible":
         controls = np.r_[np.arange(j0), np.arange(j0 + 2 * k + 1, Z.shape[1])]
         _check_treatment_not_spanned(Z[:, j0:j0 + k], Z[:, controls[owner[controls, 0] == -1]], weights)
@@ -290,8 +298,7 @@ def fit_final(
         # absorbed effects; any other dependence of them on t is an identification failure that wls reports
         const = [c for c in range(j0 + k, j0 + 2 * k + 1) if np.ptp(Z[:, c]) <= 1e-12 * (np.abs(Z[:, c]).max() + 1)]
         Z, owner = np.delete(Z, const, axis=1), np.delete(owner, const, axis=0)
-    if extra is not None and extra.size and form == "feasible":
-        n_extra = extra.reshape(len(y), -1).shape[1]
+    if n_extra and form == "feasible":
         drop = _redundant(Z, n_extra, weights)
         Z, owner = np.delete(Z, drop, axis=1), np.delete(owner, drop, axis=0)
     n, p = Z.shape
@@ -303,18 +310,21 @@ def fit_final(
                  absorbed_cluster=k_cluster, kernel=kernel)[sl, sl]
     Vc = sandwich(Z, resid, bread, "nonrobust", w=weights, absorbed=n_absorbed)[sl, sl]
     cate = None
-    if inter is not None:
+    if n_inter:
         cate = np.tile(beta[sl], (n, 1))
         for c in np.flatnonzero(owner[:, 0] >= 0):
             cate[:, owner[c, 0]] += beta[c] * Q[:, owner[c, 1]]
         if population:
             V = V + _mean_cov(cate, clusters, center)
     # FWL: the treatment columns' residual after projecting on the other regressors (without interactions)
-    others = np.delete(Z, np.r_[np.arange(j0, j0 + k), np.flatnonzero(owner[:, 0] != -1)], axis=1)
-    if others.shape[1]:
+    others = np.setdiff1d(np.arange(p), np.r_[np.arange(j0, j0 + k), np.flatnonzero(owner[:, 0] != -1)])
+    if others.size:
         sw = np.ones(n) if weights is None else np.sqrt(weights)
-        coef, *_ = np.linalg.lstsq(others * sw[:, None], Z[:, sl] * sw[:, None], rcond=None)
-        tres = Z[:, sl] - others @ coef
+        Ow = Z[:, others]
+        Ow *= sw[:, None]
+        coef, *_ = np.linalg.lstsq(Ow, Z[:, sl] * sw[:, None], rcond=None)
+        del Ow
+        tres = Z[:, sl] - Z[:, others] @ coef
     else:
         tres = Z[:, sl].copy()
     return FinalFit(
@@ -503,9 +513,10 @@ def final_terms(design, form: str = "auto") -> tuple[np.ndarray | None, str]:
     X = design.numeric_X()
     limit = min(FINAL_TERMS_MAX, design.nobs / 20)
     if form in ("quadratic", "auto"):
-        Q = np.column_stack([X, quadratic_terms(X)])
-        if form == "quadratic" or Q.shape[1] <= limit:
-            return Q, "quadratic"
+        p = X.shape[1]
+        n_quadratic = p + sum(len(np.unique(X[:, j])) > 2 for j in range(p)) + p * (p - 1) // 2
+        if form == "quadratic" or n_quadratic <= limit:  # counted first: never built when too many (memory)
+            return np.column_stack([X, quadratic_terms(X)]), "quadratic"
     if form == "auto" and X.shape[1] > limit:
         return None, "none"
     return X, "linear"
