@@ -4,21 +4,25 @@ Model: y = theta(t, x) + f(x) + e. A default :func:`plce.ols_ml` fit supplies th
 the weights 1/s_hat^2(x), the folds and the absorbed groups. For repetition r and fold k a weighted ridge regression
 on the other folds' units fits y on
 
-    [t, t q, N(t~) (x) (1, z), z, q, m_hat, m_hat q, l_hat],    t~ = t - m_hat,
+    [t, t q, N(t) (x) (1, z), z, q, m_hat, m_hat q, l_hat],
 
-q the final stage's control terms, z the standardised numeric controls, N a natural cubic spline of t~ without its
+q the final stage's control terms, z the standardised numeric controls, N a natural cubic spline of t without its
 linear column (``knots`` interior knots at its quantiles). The part linear in t is the feasible final stage of
 ols_ml (m_hat and m_hat q free), so the slopes average to ols_ml's estimate; the spline lets the slope move along t.
 tau_hat = d(basis)/dt beta at the held-out units; its SE is the (cluster-)sandwich of beta, with the spread of
-tau_hat between repetitions added.
+tau_hat between repetitions added. (A spline of the residual t - m_hat instead of t was the first version: the
+slope tau = t of y = t^2 / 2 then has to be rebuilt from t - m_hat and m_hat, and the learner's error in m_hat
+entered every slope; docs/curve.rst has the comparison.)
 
 Average coverage -- the share of units whose interval contains their tau -- is calibrated by a wild bootstrap around
-an undersmoothed pilot: a fit with twice the knots gives pilot curves and residuals; the estimator is refitted on
-pilot + residual x Rademacher draws (per cluster with clusters), and the critical value c is the (1 - alpha)
-quantile of |tau_hat* - tau_pilot| / se* pooled over units and draws. The smoothing bias of the estimator relative
-to the rougher pilot is thus in c, which a normal critical value ignores (``naive_conf_int`` gives that one, for
-comparison). This replaces the conformal critical value of the authors' MDEI code, whose tau interval adds an ad
-hoc 1 to a critical value calibrated on theta; docs/curve.rst has the measurements.
+an undersmoothed pilot: a fit with twice the knots gives pilot curves and residuals in every repetition; one draw of
+Rademacher signs (per cluster with clusters) perturbs the residuals of all repetitions, the estimator is refitted on
+pilot + residual x signs, and the draw's curve and SE are combined over repetitions as the estimate's are. The
+critical value c is the (1 - alpha) quantile of |tau_hat* - tau_pilot| / se* pooled over units and draws. The
+smoothing bias of the estimator relative to the rougher pilot is thus in c, which a normal critical value ignores
+(``naive_conf_int`` gives that one, for comparison); the learners' errors in the nuisances are not (the bootstrap
+holds them fixed). This replaces the conformal critical value of the authors' MDEI code, whose tau interval adds an
+ad hoc 1 to a critical value calibrated on theta; docs/curve.rst has the measurements.
 """
 from __future__ import annotations
 
@@ -58,15 +62,14 @@ def spline_basis(u: np.ndarray, knots: np.ndarray, bounds: tuple[float, float]) 
     return np.column_stack(cols), np.column_stack(dcols)
 
 
-def _design(t, tt, Z, Q, F, knots, bounds):
+def _design(t, Z, Q, F, knots, bounds):
     """Columns [t, t (x) q, N(t~) (x) (1, z), z, q, F] and their derivatives in t; the first three blocks move with t.
 
     The part linear in t is in the feasible form of the final stage (t and t (x) q beside the free columns F = [m_hat,
-    m_hat (x) q, l_hat]); N is the natural cubic spline of t~ = t - m_hat without its linear column (t~ moves one for
-    one with t given x)."""
-    N, dN = spline_basis(tt, knots, bounds)
+    m_hat (x) q, l_hat]); N is the natural cubic spline of t without its linear column."""
+    N, dN = spline_basis(t, knots, bounds)
     N, dN = N[:, 1:], dN[:, 1:]
-    n = len(tt)
+    n = len(t)
     ZZ = np.column_stack([np.ones((n, 1)), Z])
     moving = [t[:, None], t[:, None] * Q, (N[:, :, None] * ZZ[:, None, :]).reshape(n, -1)]
     dmoving = [np.ones((n, 1)), Q, (dN[:, :, None] * ZZ[:, None, :]).reshape(n, -1)]
@@ -108,11 +111,11 @@ def _meat(Bs, resid, clusters):
     return S.T @ S
 
 
-def _crossfit_fit(t, tt, y, Z, Q, F, w, folds, knots, bounds, lam, absorb=None, clusters=None):
+def _crossfit_fit(t, y, Z, Q, F, w, folds, knots, bounds, lam, absorb=None, clusters=None):
     """Out-of-fold theta_hat (the part of the fit that moves with t), tau_hat and the sandwich SE of tau_hat for one
     repetition."""
-    n = len(tt)
-    B, dB, k = _design(t, tt, Z, Q, F, knots, bounds)
+    n = len(t)
+    B, dB, k = _design(t, Z, Q, F, knots, bounds)
     theta, tau, se = np.empty(n), np.empty(n), np.empty(n)
     for f in np.unique(folds):
         tr, te = folds != f, folds == f
@@ -134,6 +137,13 @@ def _full_fit(B, dB, y, w, lam, absorb, clusters):
     V = bread @ _meat((Ba - mu_B) / scale, resid, clusters) @ bread
     g = dB.mean(axis=0) / scale
     return (ya - mu_y - (Ba - mu_B) @ beta) , beta, float(g @ V @ g)
+
+
+def _combine(taus, ses):
+    """Per-unit curve and SE over repetitions: the mean, and the mean sampling variance plus the spread between
+    repetitions."""
+    spread = np.var(taus, axis=0, ddof=1) if len(taus) > 1 else 0.0
+    return np.mean(taus, axis=0), np.sqrt(np.mean(np.square(ses), axis=0) + spread)
 
 
 @dataclass
@@ -203,7 +213,7 @@ class PartialEffects:
                           xlabel=x or self.treatment, segments=segments, ax=ax)
 
 
-def partial_effects(formula: str, data, *, knots: int = 4, ridge: float = 1e-3, alphas=(0.1, 0.05),
+def partial_effects(formula: str, data, *, knots: int = 4, ridge: float = 1e-4, alphas=(0.1, 0.05),
                     n_boot: int = 50, n_rep: int = 5, random_state=None, **fit_options) -> PartialEffects:
     """Estimate the partial-effect curve tau(t, x) = d theta(t, x) / d t of every unit, with intervals of
     calibrated average coverage.
@@ -215,7 +225,7 @@ def partial_effects(formula: str, data, *, knots: int = 4, ridge: float = 1e-3, 
     data : DataFrame
     knots : int, default 4
         Interior knots of the treatment spline (the pilot for calibration uses twice as many).
-    ridge : float, default 1e-3
+    ridge : float, default 1e-4
         Ridge penalty (relative to n, on standardised columns).
     alphas : tuple of float
         Levels to calibrate (0.1 gives 90% intervals).
@@ -258,47 +268,46 @@ def partial_effects(formula: str, data, *, knots: int = 4, ridge: float = 1e-3, 
     Q = Q - Q.mean(axis=0) if Q.size else Q
     nu, folds, y = res.nuisances, res.folds, d.y
     rng = np.random.default_rng(res.random_state % (2**32))
-    thetas, taus, ses, apes, stand = [], [], [], [], {a: [] for a in alphas}
+    thetas, taus, ses, apes, boots = [], [], [], [], []
     t = d.T[:, 0]
     absorb = list(res.plan.absorb) if res.plan.absorb is not None else None
     clusters = res.plan.inference.clusters
     if clusters is not None and np.ndim(clusters) == 2:
         clusters = clusters[:, 0]  # the first clustering variable
     draw_codes = None if clusters is None else np.unique(clusters, return_inverse=True)[1].reshape(-1)
+    # the spline's knots at quantiles of t, linear beyond its 1st and 99th percentiles
+    bounds = (float(np.quantile(t, 0.01)), float(np.quantile(t, 0.99)))
+    knots_main = np.quantile(t, np.linspace(0, 1, knots + 2)[1:-1])
+    knots_pilot = np.quantile(t, np.linspace(0, 1, 2 * knots + 2)[1:-1])
     for r in range(res.plan.n_rep):
         m_r, l_r = nu.m[r, :, 0], nu.ell[r]
-        tt = t - m_r
         F = np.column_stack([m_r, m_r[:, None] * Q, l_r])
         w = res.weights[r] if res.weights[r] is not None else np.ones(d.nobs)
         if d.weights is not None:
             w = w * d.weights
-        bounds = (float(np.quantile(tt, 0.01)), float(np.quantile(tt, 0.99)))
-        knots_main = np.quantile(tt, np.linspace(0, 1, knots + 2)[1:-1])
         cf = (folds[r], knots_main, bounds, ridge, absorb, clusters)
-        theta, tau, se = _crossfit_fit(t, tt, y, Z, Q, F, w, *cf)
-        B, dB, _ = _design(t, tt, Z, Q, F, knots_main, bounds)
+        theta, tau, se = _crossfit_fit(t, y, Z, Q, F, w, *cf)
+        B, dB, _ = _design(t, Z, Q, F, knots_main, bounds)
         apes.append(_full_fit(B, dB, y, w, ridge, absorb, clusters)[2])
         thetas.append(theta), taus.append(tau), ses.append(se)
-        # calibration: wild bootstrap around an undersmoothed pilot (twice the knots, in-sample); with clusters the
-        # Rademacher signs are drawn per cluster
-        knots_pilot = np.quantile(tt, np.linspace(0, 1, 2 * knots + 2)[1:-1])
-        Bp, dBp, _ = _design(t, tt, Z, Q, F, knots_pilot, bounds)
+        # calibration: an undersmoothed pilot (twice the knots, in-sample) per repetition
+        Bp, dBp, _ = _design(t, Z, Q, F, knots_pilot, bounds)
         e_p, bp, _ = _full_fit(Bp, dBp, y, w, ridge, absorb, clusters)
-        tau_p = dBp @ bp
-        fit_p = y - e_p
-        for _ in range(max(1, n_boot // res.plan.n_rep)):
-            signs = rng.choice([-1.0, 1.0], size=len(e_p) if draw_codes is None else draw_codes.max() + 1)
-            ystar = fit_p + e_p * (signs if draw_codes is None else signs[draw_codes])
-            _, tau_s, se_s = _crossfit_fit(t, tt, ystar, Z, Q, F, w, *cf)
-            dev = np.abs(tau_s - tau_p) / np.maximum(se_s, 1e-12)
-            for a in alphas:
-                stand[a].append(dev)
-    tau = np.mean(taus, axis=0)
+        boots.append((F, w, cf, y - e_p, e_p, dBp @ bp))
+    tau, se = _combine(taus, ses)
     means = np.array([tr.mean() for tr in taus])
     ape_se = np.sqrt(np.mean(apes) + (np.var(means, ddof=1) if len(means) > 1 else 0.0) + tau.var(ddof=1) / len(tau))
-    spread = np.var(taus, axis=0, ddof=1) if len(taus) > 1 else 0.0
-    se = np.sqrt(np.mean(np.square(ses), axis=0) + spread)
-    critical = {a: float(np.quantile(np.concatenate(stand[a]), 1 - a)) for a in alphas}
+    # wild bootstrap of the whole estimator: one draw of Rademacher signs (per cluster with clusters) perturbs every
+    # repetition's pilot residuals, and the draw's curve and SE are combined over repetitions as the estimate's are
+    stand = []
+    tau_p = np.mean([b[-1] for b in boots], axis=0)
+    for _ in range(max(1, n_boot // res.plan.n_rep)):
+        signs = rng.choice([-1.0, 1.0], size=d.nobs if draw_codes is None else draw_codes.max() + 1)
+        signs = signs if draw_codes is None else signs[draw_codes]
+        draws = [_crossfit_fit(t, fit_p + e_p * signs, Z, Q, F, w, *cf)[1:] for F, w, cf, fit_p, e_p, _ in boots]
+        tau_s, se_s = _combine([a for a, _ in draws], [b for _, b in draws])
+        stand.append(np.abs(tau_s - tau_p) / np.maximum(se_s, 1e-12))
+    critical = {a: float(np.quantile(np.concatenate(stand), 1 - a)) for a in alphas}
     tt_all = d.T[:, 0] - nu.m.mean(axis=0)[:, 0]
     lo, hi = np.quantile(tt_all, [THIN, 1 - THIN])
     thin = (tt_all < lo) | (tt_all > hi)
