@@ -42,6 +42,10 @@ DEFAULT_TOP_K = 10
 MAX_PROXIMITIES = 20
 #: user coordinates: the widest bandwidth keeps about this many neighbours per unit inside the truncation radius
 MAX_NEIGHBOURS = 400
+#: ... and at most about this many pairs in all (the KD-tree pairs take ~24 bytes each, held two or three times
+#: while they are built): above n = 10^5 the widest bandwidth holds MAX_PAIRS / n neighbours, but never fewer than
+#: the narrowest does (~110: the truncation radius of the 8th-nearest-unit bandwidth)
+MAX_PAIRS = 40_000_000
 #: candidate features are scored on at most this many training units per fold (|Spearman| to about +-0.015)
 SCORE_ROWS = 5000
 #: memory budget of the precomputed candidate features
@@ -301,8 +305,8 @@ def _spatial_bandwidths(coords: np.ndarray):
     """Bandwidths from local to wide, and the KD-tree pairs for the widest.
 
     The narrowest is the median squared distance to the 8th nearest unit; the grid doubles from there up to
-    the bandwidth whose truncation radius holds about :data:`MAX_NEIGHBOURS` units (the memory budget: the
-    pairs are stored, never an n x n matrix).
+    the bandwidth whose truncation radius holds about :data:`MAX_NEIGHBOURS` units, fewer above n = 10^5 so that
+    the pairs stay within :data:`MAX_PAIRS` (the memory budget: the pairs are stored, never an n x n matrix).
     """
     from scipy.spatial import cKDTree
 
@@ -314,7 +318,7 @@ def _spatial_bandwidths(coords: np.ndarray):
     d, _ = tree.query(coords, k=k + 1)
     d2 = d[:, -1] ** 2
     lo = float(np.median(d2[d2 > 0])) if np.any(d2 > 0) else 1e-12
-    kmax = min(MAX_NEIGHBOURS, n - 1)
+    kmax = min(MAX_NEIGHBOURS, max(k, MAX_PAIRS // n), n - 1)
     probe = coords[np.random.default_rng(0).permutation(n)[: min(n, 500)]]
     dmax, _ = tree.query(probe, k=kmax + 1)
     r2max = float(np.median(dmax[:, -1] ** 2))

@@ -169,3 +169,19 @@ def test_index_is_the_least_squares_fit_on_training_units():
     Fy = plan.matrix([s for s in kept if s.model == "outcome"])
     beta = np.linalg.lstsq(np.column_stack([np.ones(300), Fy[train]]), r_y, rcond=None)[0]
     np.testing.assert_allclose(idx[:, 0], Fy @ beta[1:], rtol=1e-10, atol=1e-12)
+
+
+def test_coordinate_pairs_stay_within_the_memory_budget(monkeypatch):
+    """Above MAX_PAIRS / MAX_NEIGHBOURS units the widest bandwidth holds MAX_PAIRS / n neighbours, not 400."""
+    import plce.interference as inter
+
+    coords = np.random.default_rng(0).uniform(size=(2000, 2))
+    grid, pairs = inter._spatial_bandwidths(coords)
+    assert 300 < pairs.nnz / 2000 < 500  # ~MAX_NEIGHBOURS = 400 per unit below the budget
+    monkeypatch.setattr(inter, "MAX_PAIRS", 2000 * 200)
+    small_grid, small = inter._spatial_bandwidths(coords)
+    assert 150 < small.nnz / 2000 < 250  # ~200 per unit
+    assert small_grid[0] == grid[0] and small_grid[-1] < grid[-1]
+    monkeypatch.setattr(inter, "MAX_PAIRS", 2000 * 10)  # never narrower than the narrowest bandwidth
+    floor_grid, floor = inter._spatial_bandwidths(coords)
+    assert floor_grid == small_grid[:1] and 80 < floor.nnz / 2000 < 140
