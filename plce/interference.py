@@ -42,9 +42,9 @@ DEFAULT_TOP_K = 10
 MAX_PROXIMITIES = 20
 #: user coordinates: the widest bandwidth keeps about this many neighbours per unit inside the truncation radius
 MAX_NEIGHBOURS = 400
-#: ... and at most about this many pairs in all (the KD-tree pairs take ~24 bytes each, held two or three times
-#: while they are built): above n = 10^5 the widest bandwidth holds MAX_PAIRS / n neighbours, but never fewer than
-#: the narrowest does (~110: the truncation radius of the 8th-nearest-unit bandwidth)
+#: ... and at most about this many pairs in all (12 bytes each, see :class:`~plce.kernels.SpatialPairs`): above
+#: n = 10^5 the widest bandwidth holds MAX_PAIRS / n neighbours, but never fewer than the narrowest does (~110: the
+#: truncation radius of the 8th-nearest-unit bandwidth), so at n = 10^6 there are ~1.1e8 pairs (1.3 GB)
 MAX_PAIRS = 40_000_000
 #: candidate features are scored on at most this many training units per fold (|Spearman| to about +-0.015)
 SCORE_ROWS = 5000
@@ -327,7 +327,7 @@ def _spatial_bandwidths(coords: np.ndarray):
     while grid[-1] * 2 <= hi:
         grid.append(grid[-1] * 2)
     radius = np.sqrt(grid[-1] * np.log(1.0 / SPATIAL_CUTOFF))
-    return tuple(grid), spatial_neighbours(coords, radius)
+    return tuple(grid), spatial_neighbours(coords, radius, tree=tree)
 
 
 def _weight_matrix(W, row_mask, n) -> sparse.csr_matrix:

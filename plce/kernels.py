@@ -18,6 +18,8 @@ the Nadaraya-Watson average of the *other* units' ``a`` around unit ``i`` (Ratko
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import signal, sparse
 from scipy.stats import rankdata
@@ -27,6 +29,8 @@ __all__ = [
     "rank_kernel_mean",
     "exact_kernel_mean",
     "spatial_kernel_mean",
+    "spatial_neighbours",
+    "SpatialPairs",
     "weight_matrix_mean",
     "SPATIAL_CUTOFF",
     "MIN_NU_STEPS",
@@ -134,18 +138,69 @@ def exact_kernel_mean(b: np.ndarray, A: np.ndarray, nu: float, chunk: int = 1024
     return out[:, 0] if one_d else out
 
 
-def spatial_neighbours(coords: np.ndarray, radius: float) -> sparse.coo_matrix:
-    """Pairs of distinct units closer than ``radius`` (KD-tree), with their squared distances."""
+#: rows handled at a time when the spatial pairs are found and when the kernel sums are taken
+_SPATIAL_CHUNK = 2**15
+
+
+@dataclass(frozen=True)
+class SpatialPairs:
+    """Pairs of distinct units closer than ``radius``, stored row by row (the layout of a CSR matrix).
+
+    Row ``i``'s neighbours are ``indices[indptr[i]:indptr[i + 1]]`` (ascending), at squared distances
+    ``d2[indptr[i]:indptr[i + 1]]``: 12 bytes a pair, no kernel weights (those are made per bandwidth).
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    d2: np.ndarray
+    radius: float
+
+    @property
+    def nobs(self) -> int:
+        return len(self.indptr) - 1
+
+    @property
+    def npairs(self) -> int:
+        return len(self.indices)
+
+
+def spatial_neighbours(coords: np.ndarray, radius: float, tree=None) -> SpatialPairs:
+    """Pairs of distinct units closer than ``radius`` (KD-tree), with their squared distances.
+
+    Two passes over chunks of :data:`_SPATIAL_CHUNK` rows: the first counts each row's pairs, the second writes
+    them into arrays of exactly that size, so what is held beyond the result is one chunk's KD-tree output
+    (the tree search is cheap next to the memory it would take to hold its output for all rows at once).
+    """
     from scipy.spatial import cKDTree
 
-    tree = cKDTree(coords)
-    D = tree.sparse_distance_matrix(tree, radius, output_type="coo_matrix")
-    keep = D.row != D.col
-    d2 = D.data[keep] ** 2
-    return sparse.coo_matrix((d2, (D.row[keep], D.col[keep])), shape=D.shape)
+    coords = np.asarray(coords, dtype=float)
+    n = len(coords)
+    tree = cKDTree(coords) if tree is None else tree
+    chunks = [(s, min(s + _SPATIAL_CHUNK, n)) for s in range(0, n, _SPATIAL_CHUNK)]
+
+    def chunk_pairs(s, e):
+        D = cKDTree(coords[s:e]).sparse_distance_matrix(tree, radius, output_type="ndarray")
+        keep = D["i"] + s != D["j"]
+        return D["i"][keep], D["j"][keep], D["v"][keep]
+
+    counts = np.zeros(n, dtype=np.int64)
+    for s, e in chunks:
+        counts[s:e] = np.bincount(chunk_pairs(s, e)[0], minlength=e - s)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    indices = np.empty(indptr[-1], dtype=np.int32 if n < 2**31 else np.int64)
+    d2 = np.empty(indptr[-1])
+    for s, e in chunks:
+        i, j, v = chunk_pairs(s, e)
+        lo, hi = indptr[s], indptr[e]
+        if hi - lo != len(i):  # the search is deterministic; this guards the layout, not the statistics
+            raise RuntimeError("the KD-tree returned a different number of pairs on its second pass")
+        order = np.argsort(i.astype(np.int64) * n + j)  # row, then column ascending (keys are unique)
+        indices[lo:hi] = j[order]
+        d2[lo:hi] = v[order] ** 2
+    return SpatialPairs(indptr, indices, d2, float(radius))
 
 
-def spatial_kernel_mean(coords: np.ndarray, A: np.ndarray, nu: float, pairs: sparse.coo_matrix | None = None):
+def spatial_kernel_mean(coords: np.ndarray, A: np.ndarray, nu: float, pairs: SpatialPairs | None = None):
     """Leave-one-out Gaussian-kernel average over user coordinates, truncated at :data:`SPATIAL_CUTOFF`.
 
     Parameters
@@ -161,15 +216,39 @@ def spatial_kernel_mean(coords: np.ndarray, A: np.ndarray, nu: float, pairs: spa
     -------
     psi : ndarray, the shape of ``A``
         Units without a neighbour inside the truncation radius get NaN; the caller decides.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0]])
+    >>> spatial_kernel_mean(xy, np.array([1.0, 3.0, 7.0]), nu=0.05)
+    array([ 3.,  1., nan])
     """
+    A = np.asarray(A, dtype=float)
     coords = np.asarray(coords, dtype=float).reshape(len(A), -1)
     radius = np.sqrt(nu * np.log(1.0 / SPATIAL_CUTOFF))
     if pairs is None:
         pairs = spatial_neighbours(coords, radius)
-    ok = pairs.data <= radius * radius * (1 + 1e-12)
-    w = np.exp(-pairs.data[ok] / nu)
-    K = sparse.csr_matrix((w, (pairs.row[ok], pairs.col[ok])), shape=pairs.shape)
-    return weight_matrix_mean(K, A)
+    elif pairs.radius < radius * (1 - 1e-12):
+        raise ValueError(f"the pairs reach {pairs.radius:.4g}, short of this bandwidth's radius {radius:.4g}")
+    r2 = radius * radius * (1 + 1e-12)
+    A2 = A[:, None] if A.ndim == 1 else A
+    n = len(A2)
+    out = np.empty_like(A2)
+    for s in range(0, n, _SPATIAL_CHUNK):  # one chunk of rows at a time: the weights never exist for all pairs
+        e = min(s + _SPATIAL_CHUNK, n)
+        a, b = pairs.indptr[s], pairs.indptr[e]
+        d2, cols, ptr = pairs.d2[a:b], pairs.indices[a:b], pairs.indptr[s : e + 1] - a
+        keep = d2 <= r2
+        if not keep.all():  # a narrower bandwidth: its pairs are a subset, in the same order
+            ptr = np.concatenate([[0], np.cumsum(keep)])[ptr]
+            d2, cols = d2[keep], cols[keep]
+        K = sparse.csr_matrix((np.exp(-d2 / nu), cols, ptr), shape=(e - s, n))
+        den = np.asarray(K.sum(axis=1)).ravel()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[s:e] = (K @ A2) / den[:, None]
+        out[s:e][den <= 0] = np.nan
+    return out[:, 0] if A.ndim == 1 else out
 
 
 def weight_matrix_mean(W, A: np.ndarray) -> np.ndarray:

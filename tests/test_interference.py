@@ -177,11 +177,11 @@ def test_coordinate_pairs_stay_within_the_memory_budget(monkeypatch):
 
     coords = np.random.default_rng(0).uniform(size=(2000, 2))
     grid, pairs = inter._spatial_bandwidths(coords)
-    assert 300 < pairs.nnz / 2000 < 500  # ~MAX_NEIGHBOURS = 400 per unit below the budget
+    assert 300 < pairs.npairs / 2000 < 500  # ~MAX_NEIGHBOURS = 400 per unit below the budget
     monkeypatch.setattr(inter, "MAX_PAIRS", 2000 * 200)
     small_grid, small = inter._spatial_bandwidths(coords)
-    assert 150 < small.nnz / 2000 < 250  # ~200 per unit
+    assert 150 < small.npairs / 2000 < 250  # ~200 per unit
     assert small_grid[0] == grid[0] and small_grid[-1] < grid[-1]
     monkeypatch.setattr(inter, "MAX_PAIRS", 2000 * 10)  # never narrower than the narrowest bandwidth
     floor_grid, floor = inter._spatial_bandwidths(coords)
-    assert floor_grid == small_grid[:1] and 80 < floor.nnz / 2000 < 140
+    assert floor_grid == small_grid[:1] and 80 < floor.npairs / 2000 < 140

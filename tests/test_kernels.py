@@ -10,6 +10,7 @@ from plce.kernels import (
     rank_kernel_mean,
     rank_standardize,
     spatial_kernel_mean,
+    spatial_neighbours,
     weight_matrix_mean,
 )
 
@@ -63,6 +64,36 @@ def test_spatial_kernel_matches_dense_reference():
     ref = (K @ A) / K.sum(1, keepdims=True)
     # truncation drops weights below SPATIAL_CUTOFF of the peak: error bounded by that share
     np.testing.assert_allclose(fast, ref, atol=50 * SPATIAL_CUTOFF * np.abs(A).max())
+
+
+@pytest.mark.parametrize("chunk", [37, 2**15])
+def test_spatial_pairs_match_brute_force_in_any_chunking(monkeypatch, chunk):
+    """The chunked two-pass pair search finds exactly the pairs within the radius, rows in order, columns ascending."""
+    import plce.kernels as kern
+
+    monkeypatch.setattr(kern, "_SPATIAL_CHUNK", chunk)
+    rng = np.random.default_rng(4)
+    n = 700
+    xyz = rng.uniform(size=(n, 3))
+    xyz[:15] = xyz[0]  # ties at distance 0 are pairs; a unit is never its own pair
+    radius = 0.12
+    pairs = spatial_neighbours(xyz, radius)
+    d2 = ((xyz[:, None, :] - xyz[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d2, np.inf)
+    for i in range(n):
+        want = np.flatnonzero(d2[i] <= radius**2)
+        got = pairs.indices[pairs.indptr[i]:pairs.indptr[i + 1]]
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_allclose(pairs.d2[pairs.indptr[i]:pairs.indptr[i + 1]], d2[i, want], rtol=1e-12)
+    # the kernel average over chunks of rows, at a narrower bandwidth than the pairs reach, is the one-chunk answer
+    A = rng.normal(size=(n, 2))
+    nu = 0.03**2  # truncation radius 0.11
+    monkeypatch.setattr(kern, "_SPATIAL_CHUNK", 2**15)
+    whole = spatial_kernel_mean(xyz, A, nu)
+    monkeypatch.setattr(kern, "_SPATIAL_CHUNK", chunk)
+    np.testing.assert_array_equal(spatial_kernel_mean(xyz, A, nu, pairs=pairs), whole)
+    with pytest.raises(ValueError, match="short of"):
+        spatial_kernel_mean(xyz, A, 1.0, pairs=pairs)
 
 
 def test_weight_matrix_mean_ignores_diagonal_and_flags_isolated():
