@@ -41,7 +41,7 @@ def main() -> None:
         path = os.path.join(RESULTS, fname)
         if not os.path.exists(path):
             continue
-        raw = pd.read_csv(path)
+        raw = pd.read_csv(path, dtype={"commit": str})  # a hash like 8925e69 would parse as a float
         tab = common.summarize(raw, by).drop(columns=["sd"])
         commits = ", ".join(sorted(set(map(str, raw["commit"]))))
         parts += [title, "-" * len(title), "", f"``validation/results/{fname}`` (commit {commits}; {len(raw)} rows).",
