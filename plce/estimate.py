@@ -63,7 +63,7 @@ def treatment_weights(nuisances: NuisanceFits, plan: FitPlan, weight_floor: floa
     return tuple(weights), tuple(floored)
 
 
-def _center(design: Design, plan: FitPlan) -> np.ndarray | None:
+def effect_center(design: Design, plan: FitPlan) -> np.ndarray | None:
     """Over which units the fitted effects are averaged: the treated for the ATT, the controls for the ATC, with the
     sampling weights when there are some."""
     w = design.weights
@@ -83,6 +83,12 @@ def _final_weights(design: Design, w: np.ndarray | None) -> np.ndarray | None:
     return design.weights if w is None else w * design.weights
 
 
+def final_stage_terms(plan: FitPlan, effects: np.ndarray | None, r: int) -> np.ndarray | None:
+    """The final stage's control terms of repetition ``r`` (all units): the plan's, with the learned theta_hat(x)
+    beside them when there is one; with ``plan.interact`` they are also the effect modifiers."""
+    return plan.final_terms if effects is None else _stack(plan.final_terms, effects[r][:, None])
+
+
 def final_stage(design: Design, options: FitOptions, plan: FitPlan, nuisances: NuisanceFits, weights: tuple,
                 inference: Inference | None = None, kept: np.ndarray | None = None,
                 effects: np.ndarray | None = None) -> tuple[FinalFit, ...]:
@@ -94,11 +100,11 @@ def final_stage(design: Design, options: FitOptions, plan: FitPlan, nuisances: N
     def sub(a):
         return None if a is None else a[rows]
 
-    center = _center(design, plan)
+    center = effect_center(design, plan)
     absorb = None if plan.absorb is None else [sub(a) for a in plan.absorb]
     finals = []
     for r in range(plan.n_rep):
-        terms = plan.final_terms if effects is None else _stack(plan.final_terms, effects[r][:, None])
+        terms = final_stage_terms(plan, effects, r)
         finals.append(fit_final(
             design.y[rows], design.T[rows], nuisances.ell[r][rows], nuisances.m[r][rows], form=options.final,
             cov_type=inf.cov_type, clusters=sub(inf.clusters),

@@ -206,6 +206,23 @@ class FinalFit:
     ssr: float  # (weighted) sum of squared residuals of the final regression
     cate: np.ndarray | None = None  # (n, k) fitted theta(x_i) when the final stage has effect interactions
     resid: np.ndarray | None = None  # (n,) final-stage residuals
+    effect: "EffectModel | None" = None  # theta(x)'s coefficients' covariance, for averages over subgroups
+
+
+@dataclass(frozen=True)
+class EffectModel:
+    """theta_j(x) = theta_j + sum_l beta_jl (q_l(x) - center_l): which coefficients, and their covariance.
+
+    ``terms`` (m, 2) names each coefficient as (treatment j, modifier l), l = -1 for theta_j itself (the first k
+    rows); ``cov`` (m, m) is their covariance under the fit's ``cov_type`` (before the spread term of the
+    population average); ``center`` (q,) is what the modifiers were centred at. A linear combination of the
+    coefficients, such as the average of theta(x_i) over a subgroup, gets its variance from ``cov``
+    (:mod:`plce.subgroups`).
+    """
+
+    terms: np.ndarray
+    cov: np.ndarray
+    center: np.ndarray
 
 
 def fit_final(
@@ -251,7 +268,8 @@ def fit_final(
     inter = adjust = new = None
     if modifiers is not None and modifiers.size:
         Q = modifiers.reshape(len(y), -1)
-        Q = Q - (Q.mean(0) if center is None else center @ Q / center.sum())
+        Q_center = Q.mean(0) if center is None else center @ Q / center.sum()
+        Q = Q - Q_center
         M = m.reshape(T.shape)
         if form == "feasible":
             # t_j x q and, as free adjustment columns, m_hat_j x q: each interaction is recalibrated as the main term is
@@ -306,16 +324,21 @@ def fit_final(
         raise PLCEError(f"The final stage has {p + n_absorbed} parameters but only {n} rows.")
     beta, resid, bread = wls(Z, resp, weights)
     sl = slice(j0, j0 + k)
-    V = sandwich(Z, resid, bread, cov_type, w=weights, clusters=clusters, absorbed=n_absorbed,
-                 absorbed_cluster=k_cluster, kernel=kernel)[sl, sl]
+    Vfull = sandwich(Z, resid, bread, cov_type, w=weights, clusters=clusters, absorbed=n_absorbed,
+                     absorbed_cluster=k_cluster, kernel=kernel)
+    V = Vfull[sl, sl]
     Vc = sandwich(Z, resid, bread, "nonrobust", w=weights, absorbed=n_absorbed)[sl, sl]
-    cate = None
+    cate = effect = None
     if n_inter:
         cate = np.tile(beta[sl], (n, 1))
         for c in np.flatnonzero(owner[:, 0] >= 0):
             cate[:, owner[c, 0]] += beta[c] * Q[:, owner[c, 1]]
+        cols = np.r_[np.arange(j0, j0 + k), np.flatnonzero(owner[:, 0] >= 0)]
+        terms = np.vstack([np.column_stack([np.arange(k), np.full(k, -1)]), owner[cols[k:]]])
+        effect = EffectModel(terms=terms, cov=Vfull[np.ix_(cols, cols)].copy(), center=Q_center)
         if population:
             V = V + _mean_cov(cate, clusters, center)
+    del Vfull
     # FWL: the treatment columns' residual after projecting on the other regressors (without interactions)
     others = np.setdiff1d(np.arange(p), np.r_[np.arange(j0, j0 + k), np.flatnonzero(owner[:, 0] != -1)])
     if others.size:
@@ -330,7 +353,7 @@ def fit_final(
     return FinalFit(
         theta=beta[sl].copy(), cov=V, cov_classical=Vc, df_resid=int(n - p - n_absorbed), treat_resid=tres,
         n_params=int(p + n_absorbed),
-        ssr=float(np.sum(resid**2 * (1.0 if weights is None else weights))), cate=cate, resid=resid,
+        ssr=float(np.sum(resid**2 * (1.0 if weights is None else weights))), cate=cate, resid=resid, effect=effect,
     )
 
 

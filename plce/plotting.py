@@ -5,7 +5,7 @@ import numpy as np
 
 from .errors import PLCEError
 
-__all__ = ["sensitivity_contour", "positivity_plot", "overlap_plot", "curve_plot"]
+__all__ = ["sensitivity_contour", "positivity_plot", "overlap_plot", "curve_plot", "effects_plot"]
 
 
 def _axes(ax):
@@ -147,6 +147,30 @@ def curve_plot(x, tau, lower, upper, *, xlabel: str = "t", segments: bool = Fals
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Partial effect d theta / d t")
     ax.set_title("Partial-effect curve (Ratkovic & Tingley 2023)", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def effects_plot(xpos, est, lower, upper, *, overall: float, xlabel: str, ylabel: str, ticks=None, unit_x=None,
+                 unit_theta=None, ax=None):
+    """Subgroup average effects with their intervals at ``xpos``, the units' fitted effects behind them (faint),
+    and the overall estimate (dashed)."""
+    fig, ax = _axes(ax)
+    if unit_x is not None and unit_theta is not None and len(unit_theta):
+        keep = np.random.default_rng(0).permutation(len(unit_theta))[:3000]
+        jitter = 0.0 if ticks is None else np.random.default_rng(1).uniform(-0.15, 0.15, len(keep))
+        ax.plot(np.asarray(unit_x, float)[keep] + jitter, np.asarray(unit_theta)[keep], ".", color="0.75", ms=2,
+                label="units' fitted theta(x) (not estimates)")
+    ax.errorbar(xpos, est, yerr=[est - lower, upper - est], fmt="o", color="tab:blue", capsize=3,
+                label="subgroup average effect and interval")
+    ax.axhline(overall, color="tab:red", ls="--", lw=1, label=f"overall estimate ({overall:.3g})")
+    if ticks is not None:
+        ax.set_xticks(xpos)
+        ax.set_xticklabels(ticks)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title("Average effect by subgroup", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

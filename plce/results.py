@@ -291,6 +291,152 @@ class PLCEResults:
     #: pyfixest's name (there it changes the model in place; here it returns new results)
     vcov = get_robustcov_results
 
+    # --- effects that vary with the controls ----------------------------------------
+    @property
+    def effects(self) -> pd.DataFrame:
+        """Each unit's fitted effect theta_hat(x_i), averaged over the repetitions, one column per treatment.
+
+        On the data's index; NaN for rows the final stage did not use (missing values, singletons, trimming).
+        Without effect interactions every unit's fitted effect is ``params``. A single unit's theta_hat(x_i) is
+        a fitted value, not an estimate with a valid interval: average it over a subgroup with
+        :meth:`effect_by` for that.
+
+        Examples
+        --------
+        >>> import plce
+        >>> df, _ = plce.datasets.make_family("categorical", n=600, random_state=0)
+        >>> res = plce.ols_ml("y ~ t | x1 + x2 + x3 + C(c)", data=df, n_rep=1, random_state=0)
+        >>> res.effects.shape == (600, 1)
+        True
+        """
+        d, fit = self._design, self._fit
+        if fit.finals[0].cate is None:
+            values = np.tile(self._theta, (self.nobs, 1))
+        else:
+            values = np.mean([f.cate for f in fit.finals], axis=0) * self._scale
+        n_input = len(d.input_index) if d.input_index is not None else d.nobs
+        rows = np.flatnonzero(np.ones(n_input, bool) if d.row_mask is None else d.row_mask)
+        if fit.kept is not None:
+            rows = rows[fit.kept]
+        out = np.full((n_input, len(self._names)), np.nan)
+        out[rows] = values
+        return pd.DataFrame(out, index=d.input_index if d.input_index is not None else None, columns=self._names)
+
+    def effect_by(self, by, treatment: str | None = None, *, alpha: float = 0.05):
+        """Average effect within each level of ``by``, with standard errors and a test that they are all equal.
+
+        The averages of the fitted theta(x_i) over each subgroup's units, weighted as the fit's own estimate is
+        (sampling weights; only the treated for the ATT, the controls for the ATC), as Stata's
+        ``margins, dydx(t) over(g)`` or ``marginaleffects``' ``avg_slopes(by=)`` report them; their covariance is
+        the final stage's, plus each subgroup's spread of fitted effects for the population average (the default
+        ``average_effect``). See :mod:`plce.subgroups`.
+
+        Parameters
+        ----------
+        by : str, Series or array
+            A control's name as in the formula, or one value per row of the data (a Series on the data's index,
+            or an array as long as the data). At most 50 levels; bin a continuous variable first (``pd.qcut``).
+            Units with a missing value are in no subgroup.
+        treatment : which treatment (the first by default)
+        alpha : for the confidence intervals
+
+        Returns
+        -------
+        plce.subgroups.SubgroupEffects
+            ``.table`` (one row per level), ``.cov`` and ``.wald`` (statistic, df, p-value of H0: all equal).
+
+        Examples
+        --------
+        >>> import plce
+        >>> df, _ = plce.datasets.make_family("categorical", n=600, random_state=0)
+        >>> res = plce.ols_ml("y ~ t | x1 + x2 + x3 + C(c)", data=df, n_rep=1, random_state=0)
+        >>> by = res.effect_by("C(c)")
+        >>> by.table.index.tolist()
+        ['a', 'b', 'c', 'd', 'e']
+        >>> bool(by.wald[2] < 0.05)  # the effects 0.2, 0.6, 1.0, 1.4, 1.8 differ
+        True
+        """
+        from .subgroups import grouping_values
+
+        values, name = grouping_values(by, self._design)
+        return self._subgroups(values, name, self._treatment_index(treatment), alpha)
+
+    def _subgroups(self, values: pd.Series, name: str, j: int, alpha: float):
+        from .estimate import effect_center, final_stage_terms
+        from .subgroups import combine, level_codes, subgroup_means
+
+        fit, plan = self._fit, self.plan
+        if fit.finals[0].effect is None:
+            raise PLCEError("This fit's effect does not vary with the controls (its final stage has no effect "
+                            "interactions), so every subgroup's average effect is params. Refit with "
+                            "effect_interactions=True and final_controls='linear' or 'quadratic', or with "
+                            "effect_model='learned'.")
+        self._crit(alpha)
+        kept = fit.kept
+
+        def sub(a):
+            return None if a is None or kept is None else a[kept]
+
+        vals = values if kept is None else values[kept].reset_index(drop=True)
+        codes, levels, n_missing = level_codes(vals, name)
+        a = effect_center(self._design, plan)
+        a = a if kept is None else sub(a)
+        clusters = plan.inference.clusters
+        clusters = clusters if kept is None else sub(clusters)
+        population = plan.average_effect == "population"
+        per_rep = []
+        for r, f in enumerate(fit.finals):
+            Q = final_stage_terms(plan, fit.effects, r)
+            per_rep.append(subgroup_means(f, Q if kept is None else sub(Q), codes, len(levels), j, a=a,
+                                          clusters=clusters, population=population))
+        counted = codes >= 0 if a is None else (codes >= 0) & (a > 0)
+        counts = np.bincount(codes[counted], minlength=len(levels))
+        return combine(per_rep, rule=self.options.aggregate, scale=float(self._scale[j]), levels=levels,
+                       counts=counts, treatment=self._names[j], by=name, alpha=alpha,
+                       df_inference=self.df_inference if self.use_t else None, n_missing=n_missing)
+
+    def plot_effects(self, x, treatment: str | None = None, *, bins: int = 10, alpha: float = 0.05, ax=None):
+        """Average effect against a variable: by its levels, or by ``bins`` quantile bins of a continuous one.
+
+        Each point is a subgroup's average effect with its confidence interval (:meth:`effect_by`); the faint
+        dots are the units' fitted theta(x_i) (fitted values, not estimates); the dashed line is ``params``.
+        ``x`` is what :meth:`effect_by` takes. Returns the Figure.
+
+        Examples
+        --------
+        >>> import plce
+        >>> df, _ = plce.datasets.make_family("linear", n=600, random_state=0)
+        >>> res = plce.ols_ml("y ~ t | x1 + x2 + x3", data=df, n_rep=1, random_state=0)
+        >>> fig = res.plot_effects("x1", bins=5)
+        >>> len(fig.axes[0].lines) >= 1
+        True
+        """
+        from .plotting import effects_plot
+        from .subgroups import MAX_LEVELS, grouping_values
+
+        values, name = grouping_values(x, self._design)
+        j = self._treatment_index(treatment)
+        numeric = pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype)
+        if numeric and values.nunique() > min(bins, MAX_LEVELS):
+            groups = pd.qcut(values, bins, duplicates="drop")
+        else:
+            groups = values
+        by = self._subgroups(groups, name, j, alpha)
+        kept = self._fit.kept
+        vals = values if kept is None else values[kept].reset_index(drop=True)
+        grp = groups if kept is None else groups[kept].reset_index(drop=True)
+        if numeric:
+            xpos = vals.groupby(grp, observed=True).mean().reindex(by.table.index).to_numpy(dtype=float)
+            ticks = None
+        else:
+            xpos, ticks = np.arange(len(by.table)), [str(v) for v in by.table.index]
+        unit = self.effects.iloc[:, j].dropna().to_numpy()
+        unit_x = vals.to_numpy(dtype=float) if numeric else grp.map(dict(zip(by.table.index, xpos))).to_numpy()
+        return effects_plot(xpos, by.table["estimate"].to_numpy(), by.table["conf_low"].to_numpy(),
+                            by.table["conf_high"].to_numpy(), overall=float(self._theta[j]), xlabel=name,
+                            ylabel=f"average effect of {self._names[j]}", ticks=ticks, unit_x=unit_x,
+                            unit_theta=unit, ax=ax)
+
     def with_estimand(self, estimand: str) -> "PLCEResults":
         """The same fit for another weighted estimand of a 0/1 treatment (``"ate"``, ``"att"``, ``"atc"``): only the
         weights and the final stage are re-run, the learners are not refit.

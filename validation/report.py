@@ -23,6 +23,8 @@ STUDIES = [
     ("spatial.csv", "Spatial and network interference (issue 17)", ["design", "method"]),
     ("effect_family.csv", "Average effects over the effect-shape family (issue 16)",
      ["n", "effect_model", "treatment", "variance", "effect", "estimand"]),
+    ("subgroups.csv", "Average effects by subgroup on the categorical-moderator design (issue 16)",
+     ["treatment", "variance", "level"]),
 ]
 
 
