@@ -27,10 +27,19 @@ def family():
     return df
 
 
+_FITS: dict = {}
+
+
 def _fit(df, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return plce.ols_ml(kw.pop("formula", "y ~ t | x1 + x2 + x3 + C(c)"), data=df, n_rep=2, random_state=0, **kw)
+    """A fit of ``df`` with options ``kw`` (the module's family fits are made once and shared by the tests)."""
+    key = (id(df), tuple(sorted(kw.items())))
+    if key not in _FITS:
+        opts = dict(kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _FITS[key] = (df, plce.ols_ml(opts.pop("formula", "y ~ t | x1 + x2 + x3 + C(c)"), data=df, n_rep=2,
+                                          random_state=0, **opts))
+    return _FITS[key][1]
 
 
 def _recentred(res, indicator, monkeypatch):
