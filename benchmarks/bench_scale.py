@@ -100,12 +100,13 @@ def main():
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     for spec in args.cases:
         case, n = spec.split(":")
+        sha = commit()  # the code the child imports now, not what HEAD is when a long run ends
         out = subprocess.run([sys.executable, __file__, "--child", case, n], capture_output=True, text=True)
         if out.returncode:
             print(out.stderr[-2000:])
             continue
         row = json.loads(out.stdout.strip().splitlines()[-1])
-        row.update(cores=os.cpu_count(), commit=commit())
+        row.update(cores=os.cpu_count(), commit=sha)
         print(row, flush=True)
         pd.DataFrame([row]).to_csv(OUT, mode="a", header=not os.path.exists(OUT), index=False)
 
