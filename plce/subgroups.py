@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import PLCEError
+from .errors import PLCEError, PLCEWarning, warn
 from .final import FinalFit, _cluster_sums, aggregate
 
 __all__ = ["SubgroupEffects"]
@@ -174,17 +174,38 @@ def grouping_values(by, design) -> tuple[pd.Series, str]:
                             "For another variable pass its values: a Series on the data's index, or an array as "
                             "long as the data.")
         return design.X[col].reset_index(drop=True), by
-    name = getattr(by, "name", None) or "group"
+    name = str(getattr(by, "name", None) or "group")
     if isinstance(by, pd.Series) and design.input_index is not None:
         if not by.index.is_unique:
             raise PLCEError(f"The grouping Series '{name}' has a duplicated index; it cannot be aligned to the data.")
-        return by.reindex(design.input_index)[used].reset_index(drop=True), str(name)
-    arr = np.asarray(by)
-    if arr.ndim != 1:
-        raise PLCEError(f"The grouping values must be one-dimensional; got shape {arr.shape}.")
-    if len(arr) == n_input:
-        return pd.Series(arr[used]), str(name)
-    if len(arr) == design.nobs:
-        return pd.Series(arr), str(name)
-    raise PLCEError(f"The grouping values have {len(arr)} entries; the data has {n_input} rows ({design.nobs} "
-                    "used). Pass one value per row of the data.")
+        values = by.reindex(design.input_index)[used].reset_index(drop=True)
+    else:
+        arr = np.asarray(by)
+        if arr.ndim != 1:
+            raise PLCEError(f"The grouping values must be one-dimensional; got shape {arr.shape}.")
+        if len(arr) not in (n_input, design.nobs):
+            raise PLCEError(f"The grouping values have {len(arr)} entries; the data has {n_input} rows "
+                            f"({design.nobs} used). Pass one value per row of the data.")
+        values = pd.Series(arr[used] if len(arr) == n_input else arr)
+    if not coarsens_a_control(values, design.X):
+        warn(f"The grouping '{name}' is not a control nor a binning of one: the effect model does not vary with "
+             "it, so its subgroups' averages differ only through the controls it is correlated with. To estimate "
+             "effects that vary with it, add it to the controls and refit.", PLCEWarning)
+    return values, name
+
+
+def coarsens_a_control(values: pd.Series, X: pd.DataFrame) -> bool:
+    """Whether ``values`` are a function of one control that is a binning of it: each value of the control has one
+    level of ``values`` and, for a numeric control with more than ``MAX_LEVELS`` values, the levels change at most
+    (levels - 1) times along the control's order (contiguous bins, as ``pd.qcut`` makes)."""
+    ok = values.notna().to_numpy()
+    v = pd.Series(pd.factorize(values[ok])[0])
+    n_levels = v.nunique()
+    for col in X.columns:
+        c = X[col].reset_index(drop=True)[ok].reset_index(drop=True)
+        if c.isna().any() or (v.groupby(c.to_numpy(), observed=True).nunique() > 1).any():
+            continue
+        many = pd.api.types.is_numeric_dtype(c) and c.nunique() > MAX_LEVELS
+        if not many or (np.diff(v.to_numpy()[np.argsort(c.to_numpy(), kind="stable")]) != 0).sum() <= n_levels - 1:
+            return True
+    return False

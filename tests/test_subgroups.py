@@ -115,6 +115,7 @@ def test_use_t_gives_an_f_test(family):
     np.testing.assert_allclose(crit, stats.t(res.df_inference).ppf(0.975))
 
 
+@pytest.mark.filterwarnings("ignore:The grouping")
 def test_grouping_values_line_up_with_the_data_rows(family):
     df = family.copy()
     df.index = np.arange(len(df))[::-1] * 10  # a non-default index
@@ -158,6 +159,7 @@ def test_bad_groupings_name_the_fix(family, by, words):
         res.effect_by(by)
 
 
+@pytest.mark.filterwarnings("ignore:The grouping")
 def test_missing_group_values_are_in_no_subgroup(family):
     res = _fit(family)
     region = family["region"].where(np.arange(len(family)) >= 30)
@@ -180,3 +182,19 @@ def test_plot_effects_draws_each_subgroup_inside_the_axes(family):
     assert lo <= by.table["conf_low"].min() and by.table["conf_high"].max() <= hi
     fig = res.plot_effects("c")
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c", "d", "e"]
+
+
+def test_a_grouping_the_effect_model_cannot_follow_is_flagged(family):
+    from plce import PLCEWarning
+
+    res = _fit(family)
+    with pytest.warns(PLCEWarning, match="'region' is not a control nor a binning of one"):
+        res.effect_by(family["region"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PLCEWarning)
+        res.effect_by(pd.qcut(family["x1"], 4))  # bins of a control
+        res.effect_by(family["c"])  # a control's values
+        res.effect_by((family["x2"] > 0).astype(int))  # a binary split of a control
+    shuffled = pd.Series(pd.qcut(family["x1"], 4).to_numpy()[::-1], index=family.index, name="scrambled")
+    with pytest.warns(PLCEWarning, match="'scrambled' is not a control"):
+        res.effect_by(shuffled)  # as many levels, but not contiguous in any control
