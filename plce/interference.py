@@ -150,17 +150,22 @@ class InterferencePlan:
         return np.column_stack([self.bank[:, idx[(s.a, s.b)], self.grid.index(s.nu)] for s in kept])
 
     def indices(self, kept: list[Selected], train: np.ndarray, r_y: np.ndarray, r_t: np.ndarray) -> np.ndarray:
-        """One column per model: the least-squares fit of its inner residual on the features it selected."""
-        cols = []
-        for model, r in (("outcome", r_y), ("treatment", r_t)):
+        """One column per model that selected features: the least-squares fit of its inner residual on them."""
+        full = self.index_columns(kept, train, r_y, r_t)
+        return full[:, [j for j, model in enumerate(("outcome", "treatment")) if any(s.model == model for s in kept)]]
+
+    def index_columns(self, kept: list[Selected], train: np.ndarray, r_y: np.ndarray, r_t: np.ndarray) -> np.ndarray:
+        """(n, 2): the outcome model's and the treatment model's index (0 where a model selected nothing)."""
+        out = np.zeros((self.nobs, 2))
+        for j, (model, r) in enumerate((("outcome", r_y), ("treatment", r_t))):
             sel = [s for s in kept if s.model == model]
             if not sel:
                 continue
             F = self.matrix(sel)
             Z = np.column_stack([np.ones(len(train)), F[train]])
             beta, *_ = np.linalg.lstsq(Z, r, rcond=None)
-            cols.append(F @ beta[1:])
-        return np.column_stack(cols) if cols else np.empty((self.nobs, 0))
+            out[:, j] = F @ beta[1:]
+        return out
 
     def name(self, s: Selected) -> str:
         return feature_name(s.a, s.b, s.nu, self.kind)
@@ -209,7 +214,7 @@ def interference_spec(option, *, data=None, row_mask: np.ndarray | None = None, 
         return InterferenceSpec("learned", None, "", int(top_k))
     if isinstance(option, str) or (isinstance(option, (list, tuple)) and all(isinstance(c, str) for c in option)):
         cols = [option] if isinstance(option, str) else list(option)
-        return InterferenceSpec("coordinates", _coordinates(cols, data, row_mask, n), ",".join(cols), int(top_k))
+        return InterferenceSpec("coordinates", coordinates(cols, data, row_mask, n), ",".join(cols), int(top_k))
     return InterferenceSpec("matrix", _weight_matrix(option, row_mask, n), "W", int(top_k))
 
 
@@ -271,33 +276,36 @@ def build_plan(spec: InterferenceSpec | None, *, X_num: np.ndarray, control_name
                             candidates=candidates, bank=bank, nu0=nu0)
 
 
-def _coordinates(cols, data, row_mask, n) -> np.ndarray:
+def coordinates(cols, data, row_mask, n, option: str = "interference") -> np.ndarray:
+    """The coordinate columns ``cols`` of the rows used (n, d), checked; errors name ``option``."""
     import pandas as pd
 
     from .errors import closest_names
 
     if not isinstance(data, pd.DataFrame):
-        raise PLCEError("interference=[column names] needs the model to be built from a DataFrame "
-                        "(plce.ols_ml or PLCE.from_formula); with arrays pass interference=W.")
+        raise PLCEError(f"{option}=[column names] needs the model to be built from a DataFrame "
+                        "(plce.ols_ml or PLCE.from_formula)"
+                        + ("; with arrays pass interference=W." if option == "interference" else "."))
     for c in cols:
         if c not in data.columns:
-            raise PLCEError(f"interference column '{c}' is not in the data{closest_names(c, data.columns)} "
-                            "(interference takes True/'learned', coordinate column names, or a weight matrix).")
+            hint = (" (interference takes True/'learned', coordinate column names, or a weight matrix)"
+                    if option == "interference" else "")
+            raise PLCEError(f"{option} column '{c}' is not in the data{closest_names(c, data.columns)}{hint}.")
     frame = data.loc[row_mask, cols] if row_mask is not None else data[cols]
     try:
         coords = frame.to_numpy(dtype=float)
     except (TypeError, ValueError):
-        raise PLCEError(f"interference coordinates {cols} must be numeric.") from None
+        raise PLCEError(f"{option} coordinates {cols} must be numeric.") from None
     bad = ~np.isfinite(coords).all(axis=1)
     if bad.any():
-        raise PLCEError(f"interference coordinates {cols} have {int(bad.sum())} missing or non-finite values in "
+        raise PLCEError(f"{option} coordinates {cols} have {int(bad.sum())} missing or non-finite values in "
                         "the rows used; drop or impute those rows first (units without a location cannot be "
                         "placed among their neighbours).")
     for j, c in enumerate(cols):
         if np.ptp(coords[:, j]) == 0:
-            raise PLCEError(f"interference coordinate '{c}' is constant; it cannot tell near from far units.")
+            raise PLCEError(f"{option} coordinate '{c}' is constant; it cannot tell near from far units.")
     if len(coords) != n:
-        raise PLCEError("interference coordinates do not match the rows used; this is a bug, please report it.")
+        raise PLCEError(f"{option} coordinates do not match the rows used; this is a bug, please report it.")
     return coords
 
 

@@ -119,6 +119,8 @@ class FitOptions:
     re_iter: int = field(default=2, metadata={"help": "backfitting passes of the random-intercept models"})
     interference: Any = field(default=False, metadata={"help": "True, coordinate columns, or a weight matrix"})
     interference_top_k: int = field(default=10, metadata={"help": "interference features kept per model"})
+    spatial_trend: Any = field(default="auto", metadata={
+        "help": "smooth surface of the coordinates in the final stage: auto, False, df, or coordinate columns"})
     # inference
     cov_type: str | None = field(default=None, metadata={"help": "HC0-HC3, nonrobust, cluster, conley or network"})
     cov_kwds: Mapping | None = field(default=None, metadata={
@@ -169,6 +171,7 @@ class FitOptions:
                 or not 0 < float(self.weight_floor) < 1:
             raise PLCEError(f"weight_floor must be in (0, 1) (a fraction of the mean variance); "
                             f"got {self.weight_floor!r}.")
+        _check_trend(self.spatial_trend)
         if self.cov_type is not None and not isinstance(self.cov_type, str):
             raise PLCEError(f"cov_type must be a string such as 'HC1' or 'cluster'; got {self.cov_type!r}.")
         if self.effect_interactions is True and self.final != "feasible":
@@ -219,6 +222,16 @@ class FitOptions:
             if v != f.default:
                 out[f.name] = v
         return out
+
+
+def _check_trend(v) -> None:
+    ok = (v == "auto" if isinstance(v, str) else False) or isinstance(v, (bool, np.bool_)) or (
+        isinstance(v, (int, np.integer)) and v >= 4) or (
+        isinstance(v, (list, tuple)) and len(v) >= 1 and all(isinstance(c, str) for c in v))
+    if not ok:
+        raise PLCEError("spatial_trend must be 'auto' (with interference=['lat', 'lon']: a spline surface of those "
+                        "coordinates), False, the spline's basis functions per coordinate (an integer >= 4, a cubic's minimum), or the "
+                        f"coordinate columns (e.g. ['lat', 'lon']); got {v!r}.")
 
 
 def warn_deprecated(kwargs: Mapping[str, Any]) -> None:

@@ -77,6 +77,8 @@ class FitPlan:
     average_effect: str = "population"  # what the SE is for: "population" or "sample"
     known_m: np.ndarray | None = None  # (n, k) known treatment mean of a randomized treatment (design="experiment")
     known_s2: np.ndarray | None = None  # (n,) its known variance
+    trend: np.ndarray | None = None  # (n, q) spline surface of the coordinates in the final stage (plce.trend)
+    trend_label: str = ""  # what it is, for the summary
 
     @property
     def n_rep(self) -> int:
@@ -417,13 +419,54 @@ def resolve(options: FitOptions, design: Design, *, data=None, interference=None
     interact = interact and (form != "none" or learned) and options.final == "feasible"
 
     absorb = tuple(absorbed.values()) or None
+    trend, trend_label = _trend(options, d, data, spec)
 
     return FitPlan(learner_y=learner_y, learner_t=learner_t, learner_v=learner_v, n_jobs=int(n_jobs),
                    crossfit=crossfit, estimand=estimand, weighting=method if weighted else None, terms=terms,
                    terms_form=form, final=options.final, interact=interact, absorb=absorb, inference=inference,
                    interference=spec, rows=rows, absorbed_names=tuple(absorbed), learned_effects=learned,
                    average_effect=options.average_effect or ("sample" if experiment else "population"),
-                   known_m=known_m, known_s2=known_s2)
+                   known_m=known_m, known_s2=known_s2, trend=trend, trend_label=trend_label)
+
+
+def _trend(options: FitOptions, design: Design, data, spec) -> tuple[np.ndarray | None, str]:
+    """The spatial trend's final-stage columns (``spatial_trend``) and their label.
+
+    ``"auto"``: with coordinates as the interference (``interference=['lat', 'lon']``), a tensor-product spline of
+    them with :func:`plce.trend.default_df` functions per coordinate; otherwise none. ``True`` or an integer: the
+    same (the integer sets the functions per coordinate), and an error without coordinates. Column names: a spline
+    of those columns, whatever the interference.
+    """
+    from .interference import coordinates
+    from .trend import default_df, trend_basis
+
+    v = options.spatial_trend
+    if v is False or (isinstance(v, np.bool_) and not v):
+        return None, ""
+    explicit = v != "auto" if isinstance(v, str) else True
+    if isinstance(v, (list, tuple)):
+        coords, name = coordinates(list(v), data, design.row_mask, design.nobs, "spatial_trend"), ",".join(v)
+    elif spec is not None and spec.kind == "coordinates":
+        coords, name = spec.proximity, spec.name
+    elif explicit:
+        raise PLCEError("spatial_trend needs coordinates: give them as interference=['lat', 'lon'] or as "
+                        "spatial_trend=['lat', 'lon'].")
+    else:
+        return None, ""
+    if options.final != "feasible":
+        if explicit:
+            raise PLCEError("spatial_trend adds final-stage columns, which final='residual' does not take; use "
+                            "final='feasible' or spatial_trend=False.")
+        return None, ""
+    df = int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) else \
+        default_df(design.nobs)
+    if df < 4:
+        if explicit:
+            raise PLCEError(f"spatial_trend: {design.nobs} units are too few for a spline surface of the "
+                            "coordinates; use spatial_trend=False.")
+        return None, ""
+    B = trend_basis(coords, df)
+    return B, f"cubic spline surface of ({name}), {df} per coordinate, {B.shape[1]} columns"
 
 
 def show_progress(options: FitOptions, design: Design) -> bool:

@@ -149,6 +149,10 @@ def summary_notes(res) -> list[str]:
         inote = interference_note(res.interference, p.interference.kind)
         if inote:
             out.append(inote)
+    if p.trend is not None:
+        out.append(f"Spatial trend: a {p.trend_label} is among the final stage's columns (not interacted with t), "
+                   "so what the learners miss of a confounder that is smooth in location does not bias theta "
+                   "(spatial_trend=False: none).")
     return out
 
 
