@@ -103,16 +103,13 @@ def final_stage(design: Design, options: FitOptions, plan: FitPlan, nuisances: N
     center = effect_center(design, plan)
     absorb = None if plan.absorb is None else [sub(a) for a in plan.absorb]
     finals = []
-    import os
-    psi_final = os.environ.get("PLCE_PSI_FINAL") == "1"
     for r in range(plan.n_rep):
         terms = final_stage_terms(plan, effects, r)
         finals.append(fit_final(
             design.y[rows], design.T[rows], nuisances.ell[r][rows], nuisances.m[r][rows], form=options.final,
             cov_type=inf.cov_type, clusters=sub(inf.clusters),
             kernel=None if inf.kernel is None else (inf.kernel if kept is None else inf.kernel[kept][:, kept]),
-            extra=sub(_stack(nuisances.blup_columns(r), nuisances.interference_columns(r) if psi_final else None,
-                             plan.trend, terms)), absorb=absorb,
+            extra=sub(_stack(nuisances.blup_columns(r), plan.trend, terms)), absorb=absorb,
             weights=sub(_final_weights(design, weights[r])), modifiers=sub(terms) if plan.interact else None,
             population=plan.average_effect == "population", center=sub(center)))
     return tuple(finals)

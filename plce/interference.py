@@ -150,22 +150,17 @@ class InterferencePlan:
         return np.column_stack([self.bank[:, idx[(s.a, s.b)], self.grid.index(s.nu)] for s in kept])
 
     def indices(self, kept: list[Selected], train: np.ndarray, r_y: np.ndarray, r_t: np.ndarray) -> np.ndarray:
-        """One column per model that selected features: the least-squares fit of its inner residual on them."""
-        full = self.index_columns(kept, train, r_y, r_t)
-        return full[:, [j for j, model in enumerate(("outcome", "treatment")) if any(s.model == model for s in kept)]]
-
-    def index_columns(self, kept: list[Selected], train: np.ndarray, r_y: np.ndarray, r_t: np.ndarray) -> np.ndarray:
-        """(n, 2): the outcome model's and the treatment model's index (0 where a model selected nothing)."""
-        out = np.zeros((self.nobs, 2))
-        for j, (model, r) in enumerate((("outcome", r_y), ("treatment", r_t))):
+        """One column per model: the least-squares fit of its inner residual on the features it selected."""
+        cols = []
+        for model, r in (("outcome", r_y), ("treatment", r_t)):
             sel = [s for s in kept if s.model == model]
             if not sel:
                 continue
             F = self.matrix(sel)
             Z = np.column_stack([np.ones(len(train)), F[train]])
             beta, *_ = np.linalg.lstsq(Z, r, rcond=None)
-            out[:, j] = F @ beta[1:]
-        return out
+            cols.append(F @ beta[1:])
+        return np.column_stack(cols) if cols else np.empty((self.nobs, 0))
 
     def name(self, s: Selected) -> str:
         return feature_name(s.a, s.b, s.nu, self.kind)

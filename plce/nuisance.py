@@ -47,12 +47,6 @@ class NuisanceFits:
     re_variances: pd.DataFrame | None = None  # per rep, fold, model, factor: sigma2_b and sigma2
     s2: np.ndarray | None = None  # (n_rep, n) cross-fitted treatment variance (first treatment)
     interference: pd.DataFrame | None = None  # per rep, fold: the interference features kept
-    psi: np.ndarray | None = None  # (n_rep, n, 2) held-out interference indices of the outcome and treatment models
-
-    def interference_columns(self, r: int) -> np.ndarray | None:
-        """The held-out interference indices of repetition r (outcome model's, treatment model's) as final-stage
-        columns, ``None`` without interference."""
-        return None if self.psi is None else self.psi[r]
 
     def blup_columns(self, r: int) -> np.ndarray | None:
         """Random-effect columns for the final stage of repetition r: [b_y, b_t1, ..., b_tk]."""
@@ -145,9 +139,7 @@ def _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, t, train, r
     r_t = _inner_residuals(learner_t, int(s[2]), Xt, t, train, re, np.random.default_rng(int(s[0])), inner_folds,
                            sw=sw)
     kept = plan_i.select(train, r_y, r_t, rng=np.random.default_rng(int(s[0]) + 1))
-    full = plan_i.index_columns(kept, train, r_y, r_t)
-    present = [j for j, model in enumerate(("outcome", "treatment")) if any(s.model == model for s in kept)]
-    return kept, full[:, present], full
+    return kept, plan_i.indices(kept, train, r_y, r_t)
 
 
 def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, variance, inter=None, sw=None,
@@ -157,10 +149,9 @@ def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, va
     seed = partial(plan.seed, r, k)
     Xy = learner_matrix(learner_y, X_frame, X_num)
     Xt = learner_matrix(learner_t, X_frame, X_num)
-    kept, F, psi = [], np.empty((len(y), 0)), None
+    kept, F = [], np.empty((len(y), 0))
     if inter is not None:
-        kept, F, psi = _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, T[:, 0], train, re, sw)
-        psi = psi[test]
+        kept, F = _interference_fold(inter, learner_y, learner_t, seed, Xy, Xt, y, T[:, 0], train, re, sw)
         Xy, Xt = _augment(Xy, F), _augment(Xt, F)
     ell, by, vy = _fit_one(learner_y, seed("outcome"), Xy, y, train, test, re, sw=sw)
     if known_m is not None:  # a randomized treatment: its mean is known, nothing to learn
@@ -178,7 +169,7 @@ def _fold_task(task, *, y, T, X_frame, X_num, learner_y, learner_t, plan, re, va
         Xv = learner_matrix(learner_v, X_frame, X_num)
         Xt0 = learner_matrix(learner_t, X_frame, X_num)
         s2 = _variance_fold(learner_t, learner_v, seed, Xt0, Xv, T[:, 0], train, test, re, inner_folds, base, sw)
-    return test, ell, m, by, bt, (vy, [o[2] for o in outs]), s2, kept, psi
+    return test, ell, m, by, bt, (vy, [o[2] for o in outs]), s2, kept
 
 
 def oof_metrics(actual: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
@@ -283,10 +274,7 @@ def fit_nuisances(
     names = list(factors)
     s2 = np.empty((plan.n_rep, n)) if variance is not None else None
     kept_rows = []
-    psi = np.zeros((plan.n_rep, n, 2)) if interference is not None else None
-    for (r, k), (test, e, mm, by, bt, var, sv, kept, ps) in zip(tasks, out):
-        if psi is not None:
-            psi[r, test] = ps
+    for (r, k), (test, e, mm, by, bt, var, sv, kept) in zip(tasks, out):
         kept_rows += [(r, k, interference.name(sel), sel.model, sel.a, sel.b, sel.nu, sel.score) for sel in kept]
         ell[r, test] = e
         m[r, test] = mm
@@ -313,4 +301,4 @@ def fit_nuisances(
         kept_df = pd.DataFrame(kept_rows, columns=["rep", "fold", "feature", "model", "smoothed", "proximity", "nu",
                                                    "score"])
     return NuisanceFits(ell=ell, m=m, plan=plan, metrics=metrics, re_y=re_y, re_t=re_t,
-                        re_variances=re_var, s2=s2, interference=kept_df, psi=psi)
+                        re_variances=re_var, s2=s2, interference=kept_df)

@@ -230,8 +230,8 @@ def _check_trend(v) -> None:
         isinstance(v, (list, tuple)) and len(v) >= 1 and all(isinstance(c, str) for c in v))
     if not ok:
         raise PLCEError("spatial_trend must be 'auto' (with interference=['lat', 'lon']: a spline surface of those "
-                        "coordinates), False, the spline's basis functions per coordinate (an integer >= 4, a cubic's minimum), or the "
-                        f"coordinate columns (e.g. ['lat', 'lon']); got {v!r}.")
+                        "coordinates), False, the spline's basis functions per coordinate (an integer >= 4, a "
+                        f"cubic's minimum), or the coordinate columns (e.g. ['lat', 'lon']); got {v!r}.")
 
 
 def warn_deprecated(kwargs: Mapping[str, Any]) -> None:

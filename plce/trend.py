@@ -28,8 +28,8 @@ def default_df(n: int) -> int:
 
 
 def spline_basis(x: np.ndarray, df: int) -> np.ndarray:
-    """Cubic B-spline basis of one coordinate (n, df >= 4): boundary knots at its range, interior knots at its quantiles;
-    the rows sum to 1."""
+    """Cubic B-spline basis of one coordinate (n, df >= 4): boundary knots at its range, interior knots at its
+    quantiles; the rows sum to 1."""
     from scipy.interpolate import BSpline
 
     x = np.asarray(x, dtype=float)

@@ -44,9 +44,9 @@ def test_selection_never_sees_held_out_outcomes():
     y = df.y.to_numpy().copy()
     seeds = np.arange(8)
     args = (LinearRegression(), LinearRegression(), lambda role: int(seeds[5]), X, X)
-    kept, F, _ = _interference_fold((plan, 2), *args, y, df.t.to_numpy(), train, None)
+    kept, F = _interference_fold((plan, 2), *args, y, df.t.to_numpy(), train, None)
     y[test] = 1e3 * np.random.default_rng(9).normal(size=len(test))
-    kept2, F2, _ = _interference_fold((plan, 2), *args, y, df.t.to_numpy(), train, None)
+    kept2, F2 = _interference_fold((plan, 2), *args, y, df.t.to_numpy(), train, None)
     assert kept and kept == kept2
     np.testing.assert_array_equal(F, F2)
     assert all(s.a != "t" for s in kept if s.model == "treatment")  # the treatment never smooths itself
