@@ -31,7 +31,8 @@ from scipy import sparse
 from scipy.stats import rankdata
 
 from .errors import PLCEError, PLCEWarning, warn
-from .kernels import min_nu, rank_kernel_mean, spatial_kernel_mean, spatial_neighbours, weight_matrix_mean
+from .kernels import (min_nu, nearest_mean, rank_kernel_mean, spatial_kernel_mean, spatial_neighbours,
+                      weight_matrix_mean)
 
 __all__ = ["InterferencePlan", "InterferenceSpec", "Selected", "interference_spec", "build_plan", "DEFAULT_TOP_K",
            "feature_name", "kept_table", "note", "KIND_DESCRIPTIONS"]
@@ -50,6 +51,11 @@ MAX_PAIRS = 40_000_000
 SCORE_ROWS = 5000
 #: memory budget of the precomputed candidate features
 MAX_BANK_BYTES = 4 * 2**30
+#: proximity-name prefixes of the disk (hard-radius) and k-nearest candidates of coordinate interference
+DISK = "disk:"
+NEAREST = "nearest:"
+#: the narrowest coordinate bandwidth is the median squared distance to this nearest unit (see _spatial_bandwidths)
+NEAREST_K0 = 8
 #: bandwidth grid, as multiples of the rule-of-thumb bandwidth
 NU_MULTIPLIERS = (1 / 16, 1 / 4, 1.0, 4.0, 16.0)
 
@@ -70,7 +76,24 @@ def feature_name(a: str, b: str, nu: float | None, kind: str) -> str:
     a = a[:-2] + "²" if a.endswith("^2") else a
     if kind == "matrix":
         return f"W·{a}"
+    if b.startswith(DISK):
+        return f"disk({a} | {b[len(DISK):]}, r={np.sqrt(nu):.3g})"
+    if b.startswith(NEAREST):
+        return f"nearest({a} | {b[len(NEAREST):]}, k={nearest_k(nu)})"
     return f"knn({a} | {b}, ν={nu:.3g})"
+
+
+def nearest_k(nu: float | None, grid=None) -> int | None:
+    """Neighbours of the k-nearest candidate at bandwidth ``nu``: :data:`NEAREST_K0` at the narrowest and
+    proportional to ``nu`` (the area) above it, so each disk and its k-nearest twin hold about as many units."""
+    if nu is None:
+        return None
+    lo = _NU_LO.get(float(nu)) if grid is None else float(grid[0])
+    return int(round(NEAREST_K0 * nu / lo)) if lo else NEAREST_K0
+
+
+#: bandwidth -> narrowest bandwidth of its grid, for naming features (filled as grids are built)
+_NU_LO: dict = {}
 
 
 def _spearman_abs(F: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -166,11 +189,13 @@ class InterferencePlan:
         return feature_name(s.a, s.b, s.nu, self.kind)
 
 
-def _compute(kind, prox, a, nu, pairs) -> np.ndarray:
+def _compute(kind, prox, a, nu, pairs, shape="gaussian", k=None) -> np.ndarray:
     if kind == "learned":
         return rank_kernel_mean(prox, a, nu)
-    if kind == "coordinates":
-        psi = spatial_kernel_mean(prox, a, nu, pairs=pairs)
+    if kind == "coordinates" and shape == "nearest":
+        psi = nearest_mean(prox, a, k)
+    elif kind == "coordinates":
+        psi = spatial_kernel_mean(prox, a, nu, pairs=pairs, shape=shape)
     else:
         psi = weight_matrix_mean(prox, a)
     # units with no neighbour (isolated rows of W, or beyond the kernel's reach) get the overall mean
@@ -245,9 +270,13 @@ def build_plan(spec: InterferenceSpec | None, *, X_num: np.ndarray, control_name
         grid = tuple(sorted({max(nu0 * m, min_nu(n)) for m in NU_MULTIPLIERS}))
         pairs = None
     elif spec.kind == "coordinates":
-        proximity = {spec.name: spec.proximity}
+        # at each bandwidth a Gaussian kernel, a disk (hard radius) and the k nearest units: neighbourhoods are
+        # often a fixed distance or a fixed number of neighbours
+        proximity = {spec.name: spec.proximity, DISK + spec.name: spec.proximity,
+                     NEAREST + spec.name: spec.proximity}
         grid, pairs = _spatial_bandwidths(spec.proximity)
         nu0 = grid[len(grid) // 2]
+        _NU_LO.update({float(nu): float(grid[0]) for nu in grid})
     else:
         proximity = {"W": spec.proximity}
         nu0, grid, pairs = None, (None,), None
@@ -265,8 +294,9 @@ def build_plan(spec: InterferenceSpec | None, *, X_num: np.ndarray, control_name
     for b in proximity:
         cols = [j for j, (_, bb) in enumerate(candidates) if bb == b]
         A = np.column_stack([smooth[candidates[j][0]] for j in cols])
+        shape = "disk" if b.startswith(DISK) else "nearest" if b.startswith(NEAREST) else "gaussian"
         for g, nu in enumerate(grid):
-            bank[:, cols, g] = _compute(kind, proximity[b], A, nu, pairs)
+            bank[:, cols, g] = _compute(kind, proximity[b], A, nu, pairs, shape, nearest_k(nu, grid))
     return InterferencePlan(kind=kind, top_k=spec.top_k, outcome_only=outcome_only, grid=tuple(grid),
                             candidates=candidates, bank=bank, nu0=nu0)
 
@@ -317,7 +347,7 @@ def _spatial_bandwidths(coords: np.ndarray):
 
     n = len(coords)
     tree = cKDTree(coords)
-    k = min(8, n - 1)
+    k = min(NEAREST_K0, n - 1)
     d, _ = tree.query(coords, k=k + 1)
     d2 = d[:, -1] ** 2
     lo = float(np.median(d2[d2 > 0])) if np.any(d2 > 0) else 1e-12

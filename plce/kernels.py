@@ -200,17 +200,20 @@ def spatial_neighbours(coords: np.ndarray, radius: float, tree=None) -> SpatialP
     return SpatialPairs(indptr, indices, d2, float(radius))
 
 
-def spatial_kernel_mean(coords: np.ndarray, A: np.ndarray, nu: float, pairs: SpatialPairs | None = None):
-    """Leave-one-out Gaussian-kernel average over user coordinates, truncated at :data:`SPATIAL_CUTOFF`.
+def spatial_kernel_mean(coords: np.ndarray, A: np.ndarray, nu: float, pairs: SpatialPairs | None = None,
+                        shape: str = "gaussian"):
+    """Leave-one-out kernel average over user coordinates: Gaussian, truncated at :data:`SPATIAL_CUTOFF`, or a disk.
 
     Parameters
     ----------
     coords : (n, d) coordinates (e.g. longitude and latitude, or projected metres).
     A : (n,) or (n, q) variables to average.
     nu : float
-        Bandwidth in squared coordinate units: ``K = exp(-d^2 / nu)``.
+        Bandwidth in squared coordinate units: ``K = exp(-d^2 / nu)``, or ``K = 1{d^2 <= nu}`` for the disk.
     pairs : optional output of :func:`spatial_neighbours` with a radius of at least
-        ``sqrt(nu * log(1/SPATIAL_CUTOFF))`` (reused across bandwidths).
+        ``sqrt(nu * log(1/SPATIAL_CUTOFF))`` (``sqrt(nu)`` for the disk; reused across bandwidths).
+    shape : {"gaussian", "disk"}
+        The disk is the plain mean of the units within distance ``sqrt(nu)`` (a hard radius).
 
     Returns
     -------
@@ -226,7 +229,9 @@ def spatial_kernel_mean(coords: np.ndarray, A: np.ndarray, nu: float, pairs: Spa
     """
     A = np.asarray(A, dtype=float)
     coords = np.asarray(coords, dtype=float).reshape(len(A), -1)
-    radius = np.sqrt(nu * np.log(1.0 / SPATIAL_CUTOFF))
+    if shape not in ("gaussian", "disk"):
+        raise ValueError(f"shape must be 'gaussian' or 'disk', not {shape!r}")
+    radius = np.sqrt(nu * np.log(1.0 / SPATIAL_CUTOFF)) if shape == "gaussian" else np.sqrt(nu)
     if pairs is None:
         pairs = spatial_neighbours(coords, radius)
     elif pairs.radius < radius * (1 - 1e-12):
@@ -243,11 +248,45 @@ def spatial_kernel_mean(coords: np.ndarray, A: np.ndarray, nu: float, pairs: Spa
         if not keep.all():  # a narrower bandwidth: its pairs are a subset, in the same order
             ptr = np.concatenate([[0], np.cumsum(keep)])[ptr]
             d2, cols = d2[keep], cols[keep]
-        K = sparse.csr_matrix((np.exp(-d2 / nu), cols, ptr), shape=(e - s, n))
+        K = sparse.csr_matrix((np.exp(-d2 / nu) if shape == "gaussian" else np.ones(len(d2)), cols, ptr),
+                              shape=(e - s, n))
         den = np.asarray(K.sum(axis=1)).ravel()
         with np.errstate(invalid="ignore", divide="ignore"):
             out[s:e] = (K @ A2) / den[:, None]
         out[s:e][den <= 0] = np.nan
+    return out[:, 0] if A.ndim == 1 else out
+
+
+def nearest_mean(coords: np.ndarray, A: np.ndarray, k: int) -> np.ndarray:
+    """Mean of ``A`` over each unit's ``k`` nearest other units (Euclidean; among ties at the k-th distance the
+    KD-tree's choice), a k-nearest-neighbour weight matrix without building it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.array([[0.0, 0.0], [0.1, 0.0], [0.3, 0.0], [5.0, 5.0]])
+    >>> nearest_mean(xy, np.array([1.0, 3.0, 5.0, 7.0]), k=2)
+    array([4., 3., 2., 4.])
+    """
+    from scipy.spatial import cKDTree
+
+    A = np.asarray(A, dtype=float)
+    coords = np.asarray(coords, dtype=float).reshape(len(A), -1)
+    n = len(A)
+    k = int(min(max(k, 1), n - 1))
+    A2 = A[:, None] if A.ndim == 1 else A
+    out = np.empty_like(A2)
+    tree = cKDTree(coords)
+    for s in range(0, n, _SPATIAL_CHUNK):
+        e = min(s + _SPATIAL_CHUNK, n)
+        _, idx = tree.query(coords[s:e], k=k + 1)
+        # drop the unit itself (or, among units at distance 0, one copy: the row keeps k others)
+        own = idx == np.arange(s, e)[:, None]
+        drop = np.where(own.any(axis=1), np.argmax(own, axis=1), k)
+        keep = np.ones(idx.shape, dtype=bool)
+        keep[np.arange(e - s), drop] = False
+        idx = idx[keep].reshape(e - s, k)
+        out[s:e] = A2[idx].mean(axis=1)
     return out[:, 0] if A.ndim == 1 else out
 
 

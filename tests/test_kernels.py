@@ -67,6 +67,56 @@ def test_spatial_kernel_matches_dense_reference():
 
 
 @pytest.mark.parametrize("chunk", [37, 2**15])
+def test_disk_mean_is_the_plain_mean_within_the_radius(monkeypatch, chunk):
+    """shape="disk": the mean of the other units within distance sqrt(nu), as with the true radius matrix of the
+    spatial family; NaN where a unit has nobody within it; any chunking; pairs reused from a wider radius."""
+    import plce.kernels as kern
+
+    monkeypatch.setattr(kern, "_SPATIAL_CHUNK", chunk)
+    rng = np.random.default_rng(2)
+    n = 500
+    xy = rng.uniform(size=(n, 2))
+    xy[:10] = xy[0]  # ties: at distance 0, inside
+    xy[-1] = [5.0, 5.0]  # alone
+    A = np.column_stack([rng.normal(size=n), rng.uniform(size=n)])
+    r = 0.07
+    W = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1) <= r * r
+    np.fill_diagonal(W, False)
+    ref = (W @ A) / W.sum(1, keepdims=True)
+    pairs = spatial_neighbours(xy, 0.2)
+    for p in (None, pairs):
+        fast = spatial_kernel_mean(xy, A, r * r, pairs=p, shape="disk")
+        np.testing.assert_allclose(fast[:-1], ref[:-1], rtol=1e-12)
+        assert np.isnan(fast[-1]).all()
+
+
+@pytest.mark.parametrize("chunk", [37, 2**15])
+def test_nearest_mean_is_the_mean_of_the_k_nearest_others(monkeypatch, chunk):
+    """The k-nearest candidate equals the spatial family's kNN weight matrix row means (brute force), in any
+    chunking, where no tie at the k-th distance leaves the choice to the KD-tree; a unit among copies of itself keeps
+    k others (the other copies first)."""
+    import plce.kernels as kern
+    from plce.kernels import nearest_mean
+
+    monkeypatch.setattr(kern, "_SPATIAL_CHUNK", chunk)
+    rng = np.random.default_rng(3)
+    n = 400
+    xy = rng.uniform(size=(n, 2))
+    xy[:3] = xy[0]  # three copies: each one's nearest two are the other copies
+    A = np.column_stack([rng.normal(size=n), rng.uniform(size=n)])
+    d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d2, np.inf)
+    srt = np.sort(d2, axis=1)
+    for k in (1, 8, 33):
+        ref = np.stack([A[np.argsort(d2[i], kind="stable")[:k]].mean(axis=0) for i in range(n)])
+        clear = srt[:, k - 1] < srt[:, k]  # no tie at the k-th distance (the copies tie for their neighbours)
+        assert clear.mean() > 0.95
+        np.testing.assert_allclose(nearest_mean(xy, A, k)[clear], ref[clear], rtol=1e-12)
+    two = nearest_mean(xy, np.arange(n, dtype=float), 2)
+    np.testing.assert_allclose(two[:3], [1.5, 1.0, 0.5])  # each copy's two nearest are the other two copies
+
+
+@pytest.mark.parametrize("chunk", [37, 2**15])
 def test_spatial_pairs_match_brute_force_in_any_chunking(monkeypatch, chunk):
     """The chunked two-pass pair search finds exactly the pairs within the radius, rows in order, columns ascending."""
     import plce.kernels as kern
