@@ -7,8 +7,9 @@ near units, leave-one-out (:mod:`plce.kernels`). Three kinds of proximity:
     every numeric control, rank-standardized, is a proximity; the smoothed variables are the numeric
     controls, their squares and the treatment. The bandwidth ``nu`` is on the rank-standardized scale.
 ``coordinates`` (``interference=["lat", "lon"]``)
-    a Gaussian kernel on the given columns (squared coordinate units), truncated by a KD-tree; the
-    smoothed variables are the treatment and the numeric controls.
+    at each bandwidth (squared coordinate units) a Gaussian kernel truncated by a KD-tree, a disk of radius
+    sqrt(nu) and the k nearest units (:func:`nearest_k`); the smoothed variables are the treatment and the numeric
+    controls.
 ``matrix`` (``interference=W``, scipy sparse or dense, n x n over the rows of ``data``)
     row-normalised ``W`` (diagonal ignored), no bandwidth; same smoothed variables as coordinates.
 
@@ -71,7 +72,7 @@ class Selected:
     score: float
 
 
-def feature_name(a: str, b: str, nu: float | None, kind: str) -> str:
+def feature_name(a: str, b: str, nu: float | None, kind: str, grid=None) -> str:
     """Display name, e.g. ``knn(x1² | x3, ν=0.4)`` or ``W·t``."""
     a = a[:-2] + "²" if a.endswith("^2") else a
     if kind == "matrix":
@@ -79,21 +80,16 @@ def feature_name(a: str, b: str, nu: float | None, kind: str) -> str:
     if b.startswith(DISK):
         return f"disk({a} | {b[len(DISK):]}, r={np.sqrt(nu):.3g})"
     if b.startswith(NEAREST):
-        return f"nearest({a} | {b[len(NEAREST):]}, k={nearest_k(nu)})"
+        return f"nearest({a} | {b[len(NEAREST):]}, k={nearest_k(nu, grid)})"
     return f"knn({a} | {b}, ν={nu:.3g})"
 
 
-def nearest_k(nu: float | None, grid=None) -> int | None:
-    """Neighbours of the k-nearest candidate at bandwidth ``nu``: :data:`NEAREST_K0` at the narrowest and
-    proportional to ``nu`` (the area) above it, so each disk and its k-nearest twin hold about as many units."""
-    if nu is None:
+def nearest_k(nu: float | None, grid) -> int | None:
+    """Neighbours of the k-nearest candidate at bandwidth ``nu`` of ``grid``: :data:`NEAREST_K0` at the narrowest
+    and proportional to ``nu`` (the area) above it, so each disk and its k-nearest twin hold about as many units."""
+    if nu is None or grid is None or grid[0] is None:
         return None
-    lo = _NU_LO.get(float(nu)) if grid is None else float(grid[0])
-    return int(round(NEAREST_K0 * nu / lo)) if lo else NEAREST_K0
-
-
-#: bandwidth -> narrowest bandwidth of its grid, for naming features (filled as grids are built)
-_NU_LO: dict = {}
+    return int(round(NEAREST_K0 * nu / float(grid[0])))
 
 
 def _spearman_abs(F: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -186,7 +182,7 @@ class InterferencePlan:
         return np.column_stack(cols) if cols else np.empty((self.nobs, 0))
 
     def name(self, s: Selected) -> str:
-        return feature_name(s.a, s.b, s.nu, self.kind)
+        return feature_name(s.a, s.b, s.nu, self.kind, self.grid)
 
 
 def _compute(kind, prox, a, nu, pairs, shape="gaussian", k=None) -> np.ndarray:
@@ -276,7 +272,6 @@ def build_plan(spec: InterferenceSpec | None, *, X_num: np.ndarray, control_name
                      NEAREST + spec.name: spec.proximity}
         grid, pairs = _spatial_bandwidths(spec.proximity)
         nu0 = grid[len(grid) // 2]
-        _NU_LO.update({float(nu): float(grid[0]) for nu in grid})
     else:
         proximity = {"W": spec.proximity}
         nu0, grid, pairs = None, (None,), None
@@ -396,7 +391,7 @@ def _weight_matrix(W, row_mask, n) -> sparse.csr_matrix:
 
 #: how the summary describes each kind of proximity
 KIND_DESCRIPTIONS = {"learned": "each numeric control as a proximity (learned interference)",
-                     "coordinates": "a Gaussian kernel on the coordinates",
+                     "coordinates": "the coordinates (Gaussian kernel, disk, k nearest units)",
                      "matrix": "the given weight matrix (row-normalised)"}
 
 
@@ -408,9 +403,10 @@ def kept_table(kept, n_fits: int):
     if kept is None:
         return None
     if kept.empty:
-        return pd.DataFrame(columns=["smoothed", "proximity", "model", "share", "nu", "score"])
+        return pd.DataFrame(columns=["smoothed", "proximity", "model", "share", "nu", "score", "feature"])
     g = kept.groupby(["smoothed", "proximity", "model"], sort=False)
-    out = pd.DataFrame({"share": g.size() / n_fits, "nu": g["nu"].median(), "score": g["score"].median()})
+    out = pd.DataFrame({"share": g.size() / n_fits, "nu": g["nu"].median(), "score": g["score"].median(),
+                        "feature": g["feature"].agg(lambda f: f.mode().iloc[0])})  # its most common bandwidth
     return out.sort_values(["share", "score"], ascending=False).reset_index()
 
 
@@ -421,7 +417,7 @@ def note(table, kind: str) -> str | None:
     what = KIND_DESCRIPTIONS[kind]
     if table.empty:
         return f"Interference: neighbour averages over {what}; no fold kept a feature."
-    top = ", ".join(f"{feature_name(r.smoothed, r.proximity, r.nu, kind)} [{r.model[0]}, {100 * r.share:.0f}%]"
+    top = ", ".join(f"{r.feature} [{r.model[0]}, {100 * r.share:.0f}%]"
                     for r in table.head(6).itertuples())
     return (f"Interference: neighbour averages over {what}, selected within each training fold by |Spearman "
             f"corr| with inner residuals ({len(table)} distinct features over all folds; most kept: {top}). "

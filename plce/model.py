@@ -131,10 +131,17 @@ class PLCE:
         re_iter : int, default 2
             Backfitting passes of the random-intercept nuisance models.
         interference : bool, "learned", list of str, or (n, n) matrix, default False
-            Neighbour averages as features: learned along each control (``True``), a Gaussian kernel on
-            coordinate columns (``["lat", "lon"]``), or a weight matrix (``docs/interference.rst``).
+            Neighbour averages as features: learned along each control (``True``), Gaussian, disk and
+            k-nearest averages on coordinate columns (``["lat", "lon"]``), or a weight matrix
+            (``docs/interference.rst``).
         interference_top_k : int, default 10
             Interference features kept per nuisance model and fold.
+        spatial_trend : "auto", False, int or list of str, default "auto"
+            A tensor-product cubic spline surface of the coordinates among the final stage's columns, so that a
+            confounder smooth in location does not bias theta through the learners' errors (``plce.trend``).
+            ``"auto"``: on with ``interference=["lat", "lon"]`` (6 functions per coordinate at n = 1000, growing
+            as n^(1/6), 5 at 10^6 for memory; none below 400 or above 2.5 million units); an integer sets the
+            functions per coordinate; column names give the coordinates (e.g. with ``interference=W``).
         cov_type : str, optional
             ``"HC0"``-``"HC3"``, ``"nonrobust"`` or ``"cluster"``. Default HC1, clustered when clusters were
             given, clustered by the first random-intercept factor with ``(1|g)``.

@@ -466,7 +466,7 @@ def _trend(options: FitOptions, design: Design, data, spec) -> tuple[np.ndarray 
                             "coordinates; use spatial_trend=False.")
         return None, ""
     B = trend_basis(coords, df)
-    return B, f"cubic spline surface of ({name}), {df} per coordinate, {B.shape[1]} columns"
+    return B, f"cubic spline surface of ({name}) ({df} functions per coordinate, {B.shape[1]} columns)"
 
 
 def show_progress(options: FitOptions, design: Design) -> bool:

@@ -518,7 +518,8 @@ class PLCEResults:
 
         ``share`` is the share of the (repetition, fold) fits that kept the feature (each fold selects on
         its own training units), ``nu`` the median bandwidth chosen, ``score`` the median |Spearman
-        correlation| with the inner residual that selected it.
+        correlation| with the inner residual that selected it, ``feature`` its display name at its most common
+        bandwidth (``knn(...)`` Gaussian, ``disk(...)`` hard radius, ``nearest(...)`` k nearest, ``W·...``).
         """
         from .interference import kept_table
 

@@ -150,7 +150,7 @@ def summary_notes(res) -> list[str]:
         if inote:
             out.append(inote)
     if p.trend is not None:
-        out.append(f"Spatial trend: a {p.trend_label} is among the final stage's columns (not interacted with t), "
+        out.append(f"Spatial trend: the final stage's columns include a {p.trend_label}, not interacted with t, "
                    "so what the learners miss of a confounder that is smooth in location does not bias theta "
                    "(spatial_trend=False: none).")
     return out

@@ -16,14 +16,18 @@ __all__ = ["spline_basis", "trend_basis", "default_df"]
 
 #: the trend's columns stay at or below nobs / TREND_OBS_PER_COLUMN
 TREND_OBS_PER_COLUMN = 25
+#: ... and its matrix at or below this many cells (8 bytes each: 256 MB; at 10^6 units, 5 functions per coordinate)
+MAX_TREND_CELLS = 32_000_000
 
 
 def default_df(n: int) -> int:
     """Basis functions per coordinate: 6 at n = 1000 (two interior knots; a period of a sine is then approximated to
     4% of its SD), growing as n^(1/6) (a surface sieve's rate), at most 12, and never more columns than
-    ``n / TREND_OBS_PER_COLUMN`` (too few units for a surface: 0, no trend)."""
+    ``n / TREND_OBS_PER_COLUMN`` columns (too few units for a surface: 0, no trend) nor more than
+    :data:`MAX_TREND_CELLS` cells. For two coordinates."""
     df = int(round(6 * (n / 1000) ** (1 / 6)))
-    df = min(df, 12, int(np.floor(np.sqrt(n / TREND_OBS_PER_COLUMN + 1))))
+    df = min(df, 12, int(np.floor(np.sqrt(n / TREND_OBS_PER_COLUMN + 1))),
+             int(np.floor(np.sqrt(MAX_TREND_CELLS / max(n, 1) + 1))))
     return df if df >= 4 else 0
 
 
