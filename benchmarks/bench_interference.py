@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 import plce
-from plce.interference import build_plan
+from plce.interference import build_plan, interference_spec
 
 
 def make(n, p=5, seed=0):
@@ -48,13 +48,15 @@ def features(sizes):
     for n in sizes:
         df = make(n)
         X = df[[f"x{j + 1}" for j in range(5)]].to_numpy()
-        sec, peak = measure(lambda: build_plan(True, X_num=X, control_names=list(df.columns[:5]),
-                                               t=df.t.to_numpy(), treatment_name="t"))
+        sec, peak = measure(lambda: build_plan(interference_spec(True, data=df, row_mask=None, n=n, top_k=10),
+                                               X_num=X, control_names=list(df.columns[:5]), t=df.t.to_numpy(),
+                                               treatment_name="t"))
         rows.append(dict(kind="learned (45 features)", n=n, seconds=sec, peak_MiB=peak))
         if n <= 100_000:
-            sec, peak = measure(lambda: build_plan(["lat", "lon"], X_num=X, control_names=list(df.columns[:5]),
-                                                   t=df.t.to_numpy(), treatment_name="t", data=df))
-            rows.append(dict(kind="coordinates (6 features)", n=n, seconds=sec, peak_MiB=peak))
+            spec = interference_spec(["lat", "lon"], data=df, row_mask=None, n=n, top_k=10)
+            sec, peak = measure(lambda: build_plan(spec, X_num=X, control_names=list(df.columns[:5]),
+                                                   t=df.t.to_numpy(), treatment_name="t"))
+            rows.append(dict(kind="coordinates (6 x 3 shapes)", n=n, seconds=sec, peak_MiB=peak))
     out = pd.DataFrame(rows)
     print(out.to_string(index=False, float_format="%.3f"))
     for kind, g in out.groupby("kind"):

@@ -3,7 +3,8 @@
 The interference design of Ratkovic (2023) (``make_simdata``) with learned interference on, the interference + random
 effects + heterogeneity design with the defaults, and the spatial
 example (``plce.datasets.make_spatial``: the outcome moves with the neighbours' mean treatment within a
-radius; the treatment is spatially correlated) with coordinates given. Bias MC s.e.: ~0.004 (talk
+radius; the treatment is spatially correlated) with coordinates given, and the spatial family's radius design with a
+smooth confounder (``make_spatial_family``) with coordinates and the default spatial trend. Bias MC s.e.: ~0.004 (talk
 design, 100 reps) and ~0.003 (spatial, 30 reps); coverage MC s.e. 0.022 and 0.04.
 """
 import pytest
