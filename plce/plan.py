@@ -459,7 +459,7 @@ def _trend(options: FitOptions, design: Design, data, spec) -> tuple[np.ndarray 
                             "final='feasible' or spatial_trend=False.")
         return None, ""
     df = int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) else \
-        default_df(design.nobs)
+        default_df(design.nobs, coords.shape[1])
     if df < 4:
         if explicit:
             raise PLCEError(f"spatial_trend: {design.nobs} units are too few for a spline surface of the "

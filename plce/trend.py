@@ -20,14 +20,14 @@ TREND_OBS_PER_COLUMN = 25
 MAX_TREND_CELLS = 32_000_000
 
 
-def default_df(n: int) -> int:
-    """Basis functions per coordinate: 6 at n = 1000 (two interior knots; a period of a sine is then approximated to
-    4% of its SD), growing as n^(1/6) (a surface sieve's rate), at most 12, and never more columns than
-    ``n / TREND_OBS_PER_COLUMN`` columns (too few units for a surface: 0, no trend) nor more than
-    :data:`MAX_TREND_CELLS` cells. For two coordinates."""
+def default_df(n: int, d: int = 2) -> int:
+    """Basis functions per coordinate for ``d`` coordinates: 6 at n = 1000 (two interior knots; a period of a sine
+    is then approximated to 4% of its SD), growing as n^(1/6) (a surface sieve's rate), at most 12, and never more
+    than ``n / TREND_OBS_PER_COLUMN`` columns (too few units for a surface: 0, no trend) nor more than
+    :data:`MAX_TREND_CELLS` cells; the product basis has ``df**d - 1`` columns."""
     df = int(round(6 * (n / 1000) ** (1 / 6)))
-    df = min(df, 12, int(np.floor(np.sqrt(n / TREND_OBS_PER_COLUMN + 1))),
-             int(np.floor(np.sqrt(MAX_TREND_CELLS / max(n, 1) + 1))))
+    df = min(df, 12, int(np.floor((n / TREND_OBS_PER_COLUMN + 1) ** (1 / d) + 1e-9)),
+             int(np.floor((MAX_TREND_CELLS / max(n, 1) + 1) ** (1 / d) + 1e-9)))
     return df if df >= 4 else 0
 
 

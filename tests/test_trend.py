@@ -50,7 +50,10 @@ def test_default_df_grows_slowly_and_stops_for_small_samples():
     assert default_df(100) == 0  # 100 / 25 units are too few for a 4 x 4 surface
     assert 7 <= default_df(10_000) <= 9 and default_df(10**5) == 12 and default_df(10**6) == 5
     for n in (150, 400, 1000, 5000, 10**5, 10**6, 10**7):
-        assert default_df(n) ** 2 - 1 <= n / 25 and n * (default_df(n) ** 2 - 1) <= 32_000_000
+        for d in (1, 2, 3):
+            q = default_df(n, d) ** d - 1
+            assert q <= n / 25 and n * q <= 32_000_000, (n, d)
+    assert default_df(1000, 1) == 6 and default_df(1000, 3) == 0 and default_df(10_000, 3) == 7  # 3-D: 7**3 - 1
 
 
 @pytest.fixture(scope="module")
